@@ -1,0 +1,1 @@
+"""casework: candidates, cases and 見守り情報 (mimamori-jōhō: observations staff enter by hand)."""

@@ -1,0 +1,49 @@
+"""The one place where casework is wired together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mimamori.casework.entrypoints import consumers
+from mimamori.casework.entrypoints.api import observations
+from mimamori.casework.service_layer.unit_of_work import CaseworkUnitOfWork
+from mimamori.kit.http import create_service_app
+from mimamori.kit.messaging.outbox import Outbox
+from mimamori.kit.runtime.module import Platform
+
+
+def bootstrap(
+    *,
+    platform: Platform,
+    sessions: async_sessionmaker[AsyncSession],
+    outbox: Outbox,
+    inbox: Table,
+    tables: dict[str, Table],
+) -> FastAPI:
+    """Build casework's unit of work, consumers and app."""
+
+    def uow_factory() -> CaseworkUnitOfWork:
+        return CaseworkUnitOfWork(
+            tables=tables,
+            sessions=sessions,
+            outbox=outbox,
+            inbox=inbox,
+            source="casework",
+            municipality=platform.settings.municipality_code,
+        )
+
+    factory: Callable[[], CaseworkUnitOfWork] = uow_factory
+    consumers.subscribe(platform.bus, uow=factory, retries=platform.settings.consumer_retries)
+    app = create_service_app(
+        name="casework",
+        title="Mimamori casework",
+        description="見守り情報とケース (cases and observations)",
+        verifier=platform.context_verifier,
+        uow_factory=factory,
+    )
+    app.include_router(observations.router)
+    return app

@@ -1,0 +1,39 @@
+"""casework as a module of the platform."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import MetaData, Table
+
+from mimamori.casework.adapters.tables import define_tables
+from mimamori.casework.bootstrap import bootstrap
+from mimamori.casework.config import CaseworkSettings
+from mimamori.kit.runtime.module import Platform
+from mimamori.kit.runtime.service import ServiceModule
+
+
+class CaseworkModule(ServiceModule):
+    """Cases and 見守り情報."""
+
+    name = "casework"
+    dependencies = ("identity", "audit")
+    migrations = "mimamori.casework:migrations"
+
+    def __init__(self) -> None:
+        self.port = CaseworkSettings().port
+        self.tables: dict[str, Table] = {}
+        super().__init__()
+
+    def define_tables(self, metadata: MetaData) -> None:
+        self.tables = define_tables(metadata)
+
+    async def bootstrap(self, platform: Platform) -> FastAPI:
+        assert self.sessions is not None and self.outbox is not None
+        return bootstrap(
+            platform=platform, sessions=self.sessions, outbox=self.outbox, inbox=self.inbox_table, tables=self.tables
+        )
+
+
+def create_module() -> CaseworkModule:
+    """Entry point `mimamori.modules: casework`."""
+    return CaseworkModule()

@@ -1,0 +1,1 @@
+"""Events between services: envelope, buses (Kafka, in-process), transactional outbox and inbox."""

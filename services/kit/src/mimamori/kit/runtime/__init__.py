@@ -1,0 +1,1 @@
+"""Modules, the process that runs them (one, some or all), and the `mimamori` command."""

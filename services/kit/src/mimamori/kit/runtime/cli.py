@@ -1,0 +1,77 @@
+"""The `mimamori` command: `run --target`, `--list-targets`, and the subcommands services contribute."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from importlib.metadata import entry_points
+
+import click
+import uvicorn
+
+from mimamori.kit.config import PlatformSettings
+from mimamori.kit.runtime.process import ALL, configure_logging, running
+from mimamori.kit.runtime.registry import discover
+
+CLI_GROUP = "mimamori.cli"
+
+
+class MimamoriCLI(click.Group):
+    """Adds the command groups services register under the `mimamori.cli` entry point."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *(e.name for e in entry_points(group=CLI_GROUP))})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        for entry in entry_points(group=CLI_GROUP):
+            if entry.name == cmd_name:
+                loaded: click.Command = entry.load()
+                return loaded
+        return None
+
+
+@click.group(cls=MimamoriCLI)
+def main() -> None:
+    """Mimamori (見守り): link what the town knows about its children, so that none who needs support is missed."""
+
+
+@main.command()
+@click.option("--target", "target", default=ALL, show_default=True, help="`all`, or one module to run alone")
+@click.option("--list-targets", is_flag=True, help="list the modules and exit")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="default: 8000 for the gateway/all, the module's port otherwise")
+def run(target: str, list_targets: bool, host: str, port: int | None) -> None:
+    """Run the platform: every module in one process (default) or one module alone."""
+    modules = discover()
+    if list_targets:
+        click.echo(ALL)
+        for name in sorted(modules):
+            deps = ", ".join(modules[name].dependencies) or "-"
+            click.echo(f"{name}\t(port {modules[name].port}; depends on {deps})")
+        return
+    settings = PlatformSettings()
+    configure_logging(settings)
+    asyncio.run(_serve(target=target, settings=settings, host=host, port=port))
+
+
+async def _serve(*, target: str, settings: PlatformSettings, host: str, port: int | None) -> None:
+    async with running(targets=[target], settings=settings) as runtime:
+        front = "gateway" if target == ALL else target
+        module = runtime.module(front)
+        app = module.app
+        if app is None:
+            raise click.ClickException(f"module {front} has no HTTP app")
+        bind_port = port or (8000 if target == ALL else module.port)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=bind_port, log_config=None, access_log=False, lifespan="off")
+        )
+        banner = getattr(module, "banner", None)
+        if callable(banner):
+            click.echo(banner(f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{bind_port}"))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+        await server.serve()

@@ -1,0 +1,106 @@
+"""OpenTelemetry traces (parent-based sampling), W3C trace context over HTTP and in events, JSON logs with trace ids.
+
+Span attributes hold identifiers of routes, topics and services only, never personal data.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Span, SpanKind
+from pythonjsonlogger.json import JsonFormatter
+
+_provider: TracerProvider | None = None
+
+
+def setup_tracing(
+    *, service_name: str, ratio: float, otlp_endpoint: str | None, extra_processors: list[SpanProcessor] | None = None
+) -> TracerProvider:
+    """Install one tracer provider for this process (idempotent: the first call wins, later ones add processors)."""
+    global _provider
+    if _provider is None:
+        _provider = TracerProvider(
+            resource=Resource.create({"service.name": service_name}),
+            sampler=ParentBased(TraceIdRatioBased(ratio)),
+        )
+        if otlp_endpoint:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+        trace.set_tracer_provider(_provider)
+    for processor in extra_processors or []:
+        _provider.add_span_processor(processor)
+    return _provider
+
+
+def tracer(name: str) -> trace.Tracer:
+    """A tracer of the installed provider."""
+    return trace.get_tracer(name)
+
+
+def current_traceparent() -> tuple[str, str]:
+    """The W3C traceparent and tracestate of the current span ('' when none)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent", ""), carrier.get("tracestate", "")
+
+
+def current_trace_id() -> str:
+    """The current trace id in hex, or ''."""
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else ""
+
+
+@contextmanager
+def span_from(
+    carrier: Mapping[str, str], name: str, *, kind: SpanKind, attributes: dict[str, Any] | None = None
+) -> Iterator[Span]:
+    """A span that continues the trace named in a carrier (HTTP headers or an event's trace context)."""
+    parent = propagate.extract(dict(carrier))
+    token = otel_context.attach(parent)
+    try:
+        with trace.get_tracer("mimamori").start_as_current_span(name, kind=kind, attributes=attributes) as span:
+            yield span
+    finally:
+        otel_context.detach(token)
+
+
+class TraceIdFilter(logging.Filter):
+    """Adds trace_id and span_id to every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ctx = trace.get_current_span().get_span_context()
+        record.trace_id = format(ctx.trace_id, "032x") if ctx.is_valid else ""
+        record.span_id = format(ctx.span_id, "016x") if ctx.is_valid else ""
+        return True
+
+
+def setup_logging(level: str = "INFO", stream: Any = None) -> None:
+    """JSON logs on stderr carrying trace ids. Log messages are constants; values go in `extra`, never personal data."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(trace_id)s %(span_id)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    handler.addFilter(TraceIdFilter())
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, "_mimamori", False):
+            root.removeHandler(existing)
+    handler._mimamori = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Access logs carry concrete paths, which may hold identifiers: our own middleware logs route templates.
+    logging.getLogger("uvicorn.access").disabled = True

@@ -1,0 +1,113 @@
+"""The unit of work: one transaction, the events it publishes (as outbox rows) and the inbox record it completes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from google.protobuf.message import Message
+from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mimamori.contracts import event_type, topic_of
+from mimamori.kit.messaging.envelope import Envelope
+from mimamori.kit.messaging.outbox import Outbox, envelope_row
+from mimamori.kit.telemetry import current_traceparent
+
+
+def inbox_columns() -> list[Any]:
+    """Columns of `processed_messages`: a consumer's record of the events whose effect it committed."""
+    return [
+        Column("consumer_group", String(100), primary_key=True),
+        Column("message_id", String(64), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    ]
+
+
+def inbox_table(metadata: MetaData) -> Table:
+    """The inbox table in a service's metadata."""
+    return Table("processed_messages", metadata, *inbox_columns())
+
+
+class UnitOfWork:
+    """One transaction of a service. Services subclass it to add their repositories."""
+
+    session: AsyncSession
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        inbox: Table,
+        source: str,
+        municipality: str,
+    ) -> None:
+        self._sessions = sessions
+        self._outbox = outbox
+        self._inbox = inbox
+        self._source = source
+        self._municipality = municipality
+        self._envelopes: list[Envelope] = []
+        self._committed = False
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self._envelopes = []
+        self._committed = False
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if not self._committed:
+            await self.session.rollback()
+        await self.session.close()
+
+    def publish(self, message: Message, *, key: str, actor: str = "", purpose: str = "") -> Envelope:
+        """Publish an event when (and only if) this unit of work commits."""
+        traceparent, tracestate = current_traceparent()
+        envelope = Envelope(
+            topic=topic_of(message),
+            key=key,
+            type=event_type(message),
+            source=self._source,
+            payload=message.SerializeToString(),
+            municipality=self._municipality,
+            actor=actor,
+            purpose=purpose,
+            traceparent=traceparent,
+            tracestate=tracestate,
+        )
+        self._envelopes.append(envelope)
+        return envelope
+
+    async def already_processed(self, group: str, message_id: str) -> bool:
+        """Whether this consumer group already committed the effect of this event."""
+        t = self._inbox
+        found = await self.session.execute(
+            select(t.c.message_id).where(t.c.consumer_group == group, t.c.message_id == message_id)
+        )
+        return found.first() is not None
+
+    async def mark_processed(self, group: str, message_id: str) -> None:
+        """Record, in this transaction, that the event's effect is committed."""
+        await self.session.execute(
+            insert(self._inbox).values(consumer_group=group, message_id=message_id, processed_at=datetime.now(UTC))
+        )
+
+    async def commit(self) -> None:
+        """Write the outbox rows and commit everything together, then wake the relay."""
+        if self._envelopes:
+            await self.session.execute(insert(self._outbox.table), [envelope_row(e) for e in self._envelopes])
+        await self.session.commit()
+        self._committed = True
+        if self._envelopes:
+            self._outbox.notify()
+        self._envelopes = []
+
+    async def rollback(self) -> None:
+        """Forget everything of this transaction."""
+        self._envelopes = []
+        await self.session.rollback()
