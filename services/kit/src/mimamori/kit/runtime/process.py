@@ -17,7 +17,7 @@ from mimamori.kit.messaging.bus import EventBus
 from mimamori.kit.messaging.inprocess import InProcessBus
 from mimamori.kit.messaging.kafka import KafkaBus
 from mimamori.kit.runtime.module import Module, Platform
-from mimamori.kit.runtime.registry import discover, start_order
+from mimamori.kit.runtime.registry import available, discover, start_order
 from mimamori.kit.telemetry import setup_logging, setup_tracing
 
 log = logging.getLogger("mimamori.kit.runtime")
@@ -75,8 +75,8 @@ async def running(
 ) -> AsyncIterator[Runtime]:
     """Start the named modules (or every module for `all`), yield them, stop them in reverse order."""
     settings = settings or PlatformSettings()
-    available = discover()
-    names = sorted(available) if targets == [ALL] else targets
+    names = available() if targets == [ALL] else targets
+    modules = discover(names)
     embedded = targets == [ALL] and not settings.database_url
     setup_tracing(
         service_name="mimamori" if len(names) > 1 else f"mimamori-{names[0]}",
@@ -104,7 +104,7 @@ async def running(
     )
     started: list[Module] = []
     try:
-        for module in start_order(available, names):
+        for module in start_order(modules, names):
             await module.start(platform)
             started.append(module)
             log.info("module started", extra={"module": module.name})

@@ -9,12 +9,18 @@ from mimamori.kit.runtime.module import Module
 GROUP = "mimamori.modules"
 
 
-def discover() -> dict[str, Module]:
-    """Every installed module by name."""
+def available() -> list[str]:
+    """The names of every installed module."""
+    return sorted({entry.name for entry in entry_points(group=GROUP)})
+
+
+def discover(names: list[str] | None = None) -> dict[str, Module]:
+    """The installed modules by name (only those named, when given: others are not even imported)."""
     modules: dict[str, Module] = {}
     for entry in entry_points(group=GROUP):
-        create = entry.load()
-        modules[entry.name] = create()
+        if names is None or entry.name in names:
+            create = entry.load()
+            modules[entry.name] = create()
     return modules
 
 

@@ -1,0 +1,54 @@
+"""Fixtures shared by every test: the real PostgreSQL and Kafka of integration tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from mimamori.kit.testing import servers
+
+
+def _missing(what: str) -> None:
+    message = f"{what} is not available (set {servers.DATABASE_ENV} / {servers.KAFKA_ENV}, or run with Docker)"
+    if servers.integration_required():
+        pytest.fail(message + f"; {servers.REQUIRED}=1 forbids skipping", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The URL of a real PostgreSQL server (admin rights to create databases)."""
+    url = servers.postgres_url()
+    if url is None:
+        _missing("PostgreSQL")
+    assert url is not None
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    with servers.fresh_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    """Bootstrap servers of a real Kafka broker."""
+    bootstrap = servers.kafka_bootstrap()
+    if bootstrap is None:
+        _missing("Kafka")
+    assert bootstrap is not None
+    return bootstrap
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for topic and group names."""
+    return uuid.uuid4().hex[:10]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    servers.stop_containers()
