@@ -26,11 +26,21 @@ class PlatformSettings(BaseSettings):
     kafka_bootstrap: str | None = Field(default=None, description="Kafka bootstrap servers; None = in-process bus")
     context_public_key: str | None = Field(default=None, description="PEM of the gateway's context-signing key")
     context_private_key: str | None = Field(default=None, description="PEM; only the gateway holds it")
+    context_public_key_file: Path | None = Field(default=None, description="file holding context_public_key")
+    context_private_key_file: Path | None = Field(default=None, description="file holding context_private_key")
     trace_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     otlp_endpoint: str | None = None
     log_level: str = "INFO"
     outbox_poll_seconds: float = 1.0
     consumer_retries: int = 3
+
+    @model_validator(mode="after")
+    def _read_key_files(self) -> PlatformSettings:
+        if self.context_public_key is None and self.context_public_key_file is not None:
+            self.context_public_key = self.context_public_key_file.read_text()
+        if self.context_private_key is None and self.context_private_key_file is not None:
+            self.context_private_key = self.context_private_key_file.read_text()
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> PlatformSettings:

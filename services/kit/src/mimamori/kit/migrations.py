@@ -16,7 +16,9 @@ async def upgrade(engine: AsyncEngine, *, script_location: str, schema: str | No
     """Bring the service's schema to head; creates the schema when the role may."""
     async with engine.begin() as conn:
         if schema and not is_sqlite(str(engine.url)):
-            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            exists = await conn.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema})
+            if not exists:  # a provisioned role may not create schemas; it finds its own in place
+                await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             await conn.execute(text(f'SET search_path TO "{schema}"'))
         await conn.run_sync(_upgrade, script_location, schema)
 

@@ -75,3 +75,29 @@ async def _serve(*, target: str, settings: PlatformSettings, host: str, port: in
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
         await server.serve()
+
+
+@main.group()
+def keys() -> None:
+    """Keys of the distributed form."""
+
+
+@keys.command("generate")
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="directory to write into")
+def generate_keys(out: str) -> None:
+    """Write the gateway's context-signing key pair (context.key private, context.pub public), once."""
+    from pathlib import Path
+
+    from mimamori.kit.auth import generate_signing_key
+
+    directory = Path(out)
+    directory.mkdir(parents=True, exist_ok=True)
+    private, public = directory / "context.key", directory / "context.pub"
+    if private.exists() and public.exists():
+        click.echo("keys exist; left as they are")
+        return
+    key = generate_signing_key()
+    private.write_bytes(key.as_pem(private=True))
+    private.chmod(0o640)
+    public.write_bytes(key.as_pem(private=False))
+    click.echo(f"wrote {private} and {public}")
