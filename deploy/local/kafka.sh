@@ -41,8 +41,24 @@ LOGS="$STATE/logs"
 PIDFILE="$STATE/kafka.pid"
 PROPS="$STATE/server.properties"
 
+# Show why the broker failed: JVM output plus the last warnings/errors of server.log.
+show_failure() {
+    echo "---- $LOGS/kafka.out (tail) ----" >&2
+    tail -n 20 "$LOGS/kafka.out" >&2 2>/dev/null || true
+    echo "---- $LOGS/server.log (last WARN/ERROR lines) ----" >&2
+    grep -E '^\[[^]]*\] (WARN|ERROR|FATAL)' "$LOGS/server.log" 2>/dev/null | tail -n 20 >&2 || true
+}
+
 say() { printf 'kafka: %s\n' "$*"; }
 die() { printf 'kafka: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Serialize start/stop for one port (two `start`s racing would wipe each other's
+# storage). fd 9 is closed for the broker so it does not hold the lock.
+lock_state() {
+    mkdir -p "$STATE_ROOT"
+    exec 9>"$STATE_ROOT/kafka-$KAFKA_PORT.lock"
+    flock -w 300 9 || die "timed out waiting for $STATE_ROOT/kafka-$KAFKA_PORT.lock"
+}
 
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
@@ -78,6 +94,15 @@ cmd_fetch() {
     # Keep a cache inside the repo out of git without touching the repo's .gitignore.
     [[ -f "$CACHE/.gitignore" ]] || echo '*' >"$CACHE/.gitignore"
 
+    # One fetch at a time per cache; re-check once we hold the lock.
+    exec 8>"$CACHE/kafka/.fetch.lock"
+    flock -w 600 8 || die "timed out waiting for $CACHE/kafka/.fetch.lock"
+    if [[ -f "$LIBS/.fetched" && "$(cat "$LIBS/.fetched")" == "$stamp" ]]; then
+        exec 8>&-
+        say "jars already present in $LIBS (fetched by a concurrent run)"
+        return 0
+    fi
+
     local tmp="$CACHE/kafka/libs.tmp.$$"
     rm -rf "$tmp"
     local -a mvn_args=(-q -B -Dstyle.color=never -f "$POM"
@@ -94,6 +119,7 @@ cmd_fetch() {
     echo "$stamp" >"$tmp/.fetched"
     rm -rf "$LIBS"
     mv "$tmp" "$LIBS"
+    exec 8>&-
     say "fetched $(ls "$LIBS"/*.jar | wc -l) jars ($(du -sh "$LIBS" | cut -f1)) into $LIBS in $((SECONDS - t0))s"
 }
 
@@ -189,13 +215,13 @@ cmd_start() {
     # shellcheck disable=SC2086  # KAFKA_HEAP_OPTS is intentionally word-split
     nohup setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" \
         java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 "${jvm[@]}" \
-        kafka.Kafka "$PROPS" </dev/null >"$LOGS/kafka.out" 2>&1 &
+        kafka.Kafka "$PROPS" </dev/null >"$LOGS/kafka.out" 2>&1 8>&- 9>&- &
 
     local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
     while :; do
         pid="$(running_pid)"
         if [[ -z "$pid" && -f "$PIDFILE" ]] && ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-            tail -n 40 "$LOGS/server.log" "$LOGS/kafka.out" >&2 || true
+            show_failure
             rm -f "$PIDFILE"
             die "broker exited during startup (logs: $LOGS)"
         fi
@@ -203,7 +229,7 @@ cmd_start() {
             break
         fi
         if ((SECONDS >= deadline)); then
-            tail -n 40 "$LOGS/server.log" >&2 || true
+            show_failure
             die "broker did not open $HOST:$KAFKA_PORT within ${KAFKA_START_TIMEOUT}s (logs: $LOGS)"
         fi
         sleep 0.2
@@ -213,7 +239,7 @@ cmd_start() {
     ((left < 5)) && left=5
     if command -v python3 >/dev/null; then
         if ! python3 "$PROBE" "$HOST" "$KAFKA_PORT" --timeout "$left" --quiet; then
-            tail -n 40 "$LOGS/server.log" >&2 || true
+            show_failure
             die "broker listens on $HOST:$KAFKA_PORT but is not usable (logs: $LOGS)"
         fi
     else
@@ -263,8 +289,8 @@ cmd_status() {
 
 case "${1:-}" in
     fetch) cmd_fetch ;;
-    start) cmd_start ;;
-    stop) cmd_stop ;;
+    start) lock_state && cmd_start ;;
+    stop) lock_state && cmd_stop ;;
     status) cmd_status ;;
     *)
         echo "usage: $0 {fetch|start|stop|status}" >&2

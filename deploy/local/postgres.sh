@@ -32,6 +32,15 @@ LOG="$STATE/postgres.log"
 say() { printf 'postgres: %s\n' "$*"; }
 die() { printf 'postgres: ERROR: %s\n' "$*" >&2; exit 1; }
 
+# Serialize start/stop for one port (two `start`s racing would wipe each other's
+# cluster). fd 9 is closed for everything we spawn so the server never holds it.
+lock_state() {
+    mkdir -p "$STATE_ROOT"
+    chmod 755 "$STATE_ROOT" 2>/dev/null || true
+    exec 9>"$STATE_ROOT/postgres-$PG_PORT.lock"
+    flock -w 300 9 || die "timed out waiting for $STATE_ROOT/postgres-$PG_PORT.lock"
+}
+
 find_bindir() {
     if [[ -n "${PG_BINDIR:-}" ]]; then
         [[ -x "$PG_BINDIR/postgres" ]] || die "PG_BINDIR=$PG_BINDIR has no postgres binary"
@@ -52,9 +61,9 @@ find_bindir() {
 # root (postgres refuses to run as root), ourselves otherwise.
 as_owner() {
     if [[ "$(id -u)" == 0 ]]; then
-        (cd / && runuser -u postgres -- "$@")
+        (cd / && runuser -u postgres -- "$@" 9>&-)
     else
-        "$@"
+        "$@" 9>&-
     fi
 }
 
@@ -198,8 +207,8 @@ cmd_status() {
 }
 
 case "${1:-}" in
-    start) cmd_start ;;
-    stop) cmd_stop ;;
+    start) lock_state && cmd_start ;;
+    stop) lock_state && cmd_stop ;;
     status) cmd_status ;;
     *)
         echo "usage: $0 {start|stop|status}" >&2
