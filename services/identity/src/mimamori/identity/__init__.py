@@ -1,0 +1,1 @@
+"""identity: the master person index — persons, households, 続柄 (zokugara) relationships, record links."""

@@ -24,19 +24,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(mimamori/events/identity/v1/person.proto\x12\x1bmimamori.events.identity.v1\"\xa0\x01\n\x0cPersonLinked\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x12\n\nrecord_key\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x36\n\x05grade\x18\x04 \x01(\x0e\x32\'.mimamori.events.identity.v1.MatchGrade\x12\x10\n\x08\x61tena_no\x18\x05 \x01(\t\x12\x0f\n\x07\x63reated\x18\x06 \x01(\x08\"}\n\x0fHouseholdMember\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x10\n\x08zokugara\x18\x02 \x01(\t\x12\x12\n\nbirth_date\x18\x03 \x01(\t\x12\x0b\n\x03sex\x18\x04 \x01(\t\x12\x10\n\x08resident\x18\x05 \x01(\x08\x12\x12\n\ndv_support\x18\x06 \x01(\x08\"\x8c\x01\n\x10HouseholdChanged\x12\x14\n\x0chousehold_id\x18\x01 \x01(\t\x12\x12\n\nsetai_code\x18\x02 \x01(\t\x12=\n\x07members\x18\x03 \x03(\x0b\x32,.mimamori.events.identity.v1.HouseholdMember\x12\x0f\n\x07version\x18\x04 \x01(\x03*\x95\x01\n\nMatchGrade\x12\x1b\n\x17MATCH_GRADE_UNSPECIFIED\x10\x00\x12\x17\n\x13MATCH_GRADE_CERTAIN\x10\x01\x12\x18\n\x14MATCH_GRADE_PROBABLE\x10\x02\x12\x18\n\x14MATCH_GRADE_POSSIBLE\x10\x03\x12\x1d\n\x19MATCH_GRADE_CERTAINLY_NOT\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(mimamori/events/identity/v1/person.proto\x12\x1bmimamori.events.identity.v1\"\xb0\x01\n\x0cPersonLinked\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x12\n\nrecord_key\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x36\n\x05grade\x18\x04 \x01(\x0e\x32\'.mimamori.events.identity.v1.MatchGrade\x12\x10\n\x08\x61tena_no\x18\x05 \x01(\t\x12\x0f\n\x07\x63reated\x18\x06 \x01(\x08\x12\x0e\n\x06reason\x18\x07 \x01(\t\"\xdd\x01\n\x0fHouseholdMember\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x10\n\x08zokugara\x18\x02 \x01(\t\x12\x12\n\nbirth_date\x18\x03 \x01(\t\x12\x0b\n\x03sex\x18\x04 \x01(\t\x12\x10\n\x08resident\x18\x05 \x01(\x08\x12\x12\n\ndv_support\x18\x06 \x01(\x08\x12\x0f\n\x07is_head\x18\x07 \x01(\x08\x12\x19\n\x11parent_person_ids\x18\x08 \x03(\t\x12\x1a\n\x12sibling_person_ids\x18\t \x03(\t\x12\x16\n\x0e\x62irth_date_raw\x18\n \x01(\t\"\x8c\x01\n\x10HouseholdChanged\x12\x14\n\x0chousehold_id\x18\x01 \x01(\t\x12\x12\n\nsetai_code\x18\x02 \x01(\t\x12=\n\x07members\x18\x03 \x03(\x0b\x32,.mimamori.events.identity.v1.HouseholdMember\x12\x0f\n\x07version\x18\x04 \x01(\x03*\x95\x01\n\nMatchGrade\x12\x1b\n\x17MATCH_GRADE_UNSPECIFIED\x10\x00\x12\x17\n\x13MATCH_GRADE_CERTAIN\x10\x01\x12\x18\n\x14MATCH_GRADE_PROBABLE\x10\x02\x12\x18\n\x14MATCH_GRADE_POSSIBLE\x10\x03\x12\x1d\n\x19MATCH_GRADE_CERTAINLY_NOT\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mimamori.events.identity.v1.person_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MATCHGRADE']._serialized_start=507
-  _globals['_MATCHGRADE']._serialized_end=656
+  _globals['_MATCHGRADE']._serialized_start=620
+  _globals['_MATCHGRADE']._serialized_end=769
   _globals['_PERSONLINKED']._serialized_start=74
-  _globals['_PERSONLINKED']._serialized_end=234
-  _globals['_HOUSEHOLDMEMBER']._serialized_start=236
-  _globals['_HOUSEHOLDMEMBER']._serialized_end=361
-  _globals['_HOUSEHOLDCHANGED']._serialized_start=364
-  _globals['_HOUSEHOLDCHANGED']._serialized_end=504
+  _globals['_PERSONLINKED']._serialized_end=250
+  _globals['_HOUSEHOLDMEMBER']._serialized_start=253
+  _globals['_HOUSEHOLDMEMBER']._serialized_end=474
+  _globals['_HOUSEHOLDCHANGED']._serialized_start=477
+  _globals['_HOUSEHOLDCHANGED']._serialized_end=617
 # @@protoc_insertion_point(module_scope)

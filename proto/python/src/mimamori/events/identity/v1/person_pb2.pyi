@@ -52,6 +52,7 @@ class PersonLinked(_message.Message):
     GRADE_FIELD_NUMBER: _builtins.int
     ATENA_NO_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     person_id: _builtins.str
     record_key: _builtins.str
     source: _builtins.str
@@ -59,6 +60,8 @@ class PersonLinked(_message.Message):
     atena_no: _builtins.str
     created: _builtins.bool
     """the person was created by this link"""
+    reason: _builtins.str
+    """why the record links to this person, e.g. "atena_no" (same 宛名番号)"""
     def __init__(
         self,
         *,
@@ -68,10 +71,11 @@ class PersonLinked(_message.Message):
         grade: Global___MatchGrade.ValueType = ...,
         atena_no: _builtins.str = ...,
         created: _builtins.bool = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["atena_no", b"atena_no", "created", b"created", "grade", b"grade", "person_id", b"person_id", "record_key", b"record_key", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["atena_no", b"atena_no", "created", b"created", "grade", b"grade", "person_id", b"person_id", "reason", b"reason", "record_key", b"record_key", "source", b"source"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -89,6 +93,10 @@ class HouseholdMember(_message.Message):
     SEX_FIELD_NUMBER: _builtins.int
     RESIDENT_FIELD_NUMBER: _builtins.int
     DV_SUPPORT_FIELD_NUMBER: _builtins.int
+    IS_HEAD_FIELD_NUMBER: _builtins.int
+    PARENT_PERSON_IDS_FIELD_NUMBER: _builtins.int
+    SIBLING_PERSON_IDS_FIELD_NUMBER: _builtins.int
+    BIRTH_DATE_RAW_FIELD_NUMBER: _builtins.int
     person_id: _builtins.str
     zokugara: _builtins.str
     """続柄 to the 世帯主"""
@@ -98,6 +106,20 @@ class HouseholdMember(_message.Message):
     resident: _builtins.bool
     """住民 (not 消除)"""
     dv_support: _builtins.bool
+    is_head: _builtins.bool
+    """続柄 is 世帯主"""
+    birth_date_raw: _builtins.str
+    """as the source wrote it, e.g. "19500000" """
+    @_builtins.property
+    def parent_person_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """father and mother by 続柄 in this household, before the"""
+
+    @_builtins.property
+    def sibling_person_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """conditions that depend on a date (18 or older, resident)
+        same generation by 続柄 (子 with 子, 孫 with 孫, 世帯主 with 兄姉弟妹)
+        """
+
     def __init__(
         self,
         *,
@@ -107,10 +129,14 @@ class HouseholdMember(_message.Message):
         sex: _builtins.str = ...,
         resident: _builtins.bool = ...,
         dv_support: _builtins.bool = ...,
+        is_head: _builtins.bool = ...,
+        parent_person_ids: _abc.Iterable[_builtins.str] | None = ...,
+        sibling_person_ids: _abc.Iterable[_builtins.str] | None = ...,
+        birth_date_raw: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["birth_date", b"birth_date", "dv_support", b"dv_support", "person_id", b"person_id", "resident", b"resident", "sex", b"sex", "zokugara", b"zokugara"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["birth_date", b"birth_date", "birth_date_raw", b"birth_date_raw", "dv_support", b"dv_support", "is_head", b"is_head", "parent_person_ids", b"parent_person_ids", "person_id", b"person_id", "resident", b"resident", "sex", b"sex", "sibling_person_ids", b"sibling_person_ids", "zokugara", b"zokugara"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,44 @@
+"""identity as a module of the platform."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import MetaData, Table
+
+from mimamori.identity.adapters.tables import define_tables
+from mimamori.identity.bootstrap import bootstrap
+from mimamori.identity.config import IdentitySettings
+from mimamori.kit.runtime.module import Platform
+from mimamori.kit.runtime.service import ServiceModule
+
+
+class IdentityModule(ServiceModule):
+    """The master person index."""
+
+    name = "identity"
+    # Start-up order only: the audit ledger should be listening before identity's reads are recorded.
+    dependencies = ("audit",)
+    migrations = "mimamori.identity:migrations"
+
+    def __init__(self) -> None:
+        self.port = IdentitySettings().port
+        self.tables: dict[str, Table] = {}
+        super().__init__()
+
+    def define_tables(self, metadata: MetaData) -> None:
+        self.tables = define_tables(metadata)
+
+    async def bootstrap(self, platform: Platform) -> FastAPI:
+        assert self.sessions is not None and self.outbox is not None
+        return bootstrap(
+            platform=platform,
+            sessions=self.sessions,
+            outbox=self.outbox,
+            inbox=self.inbox_table,
+            tables=self.tables,
+        )
+
+
+def create_module() -> IdentityModule:
+    """Entry point `mimamori.modules: identity`."""
+    return IdentityModule()
