@@ -47,6 +47,10 @@ class Runtime:
         unassigned = sum(1 for v in lag.values() if v < 0)
         return outboxes + pending + unassigned
 
+    async def caught_up(self) -> bool:
+        """Whether every outbox is relayed and every consumer has caught up."""
+        return await self.backlog() == 0
+
     async def wait_idle(self, *, timeout: float = 60.0, settle: float = 0.05) -> None:
         """Wait until every outbox is relayed and every consumer has caught up (twice in a row)."""
         deadline = time.monotonic() + timeout
@@ -107,10 +111,13 @@ async def running(
         for module in start_order(modules, names):
             await module.start(platform)
             started.append(module)
-            log.info("module started", extra={"module": module.name})
+            log.info("module started", extra={"target": module.name})
         await platform.bus.start()
-        yield Runtime(platform=platform, modules=started)
+        runtime = Runtime(platform=platform, modules=started)
+        platform.readiness = runtime.caught_up
+        yield runtime
     finally:
+        platform.readiness = None
         await platform.bus.stop()
         for module in reversed(started):
             await module.stop()
