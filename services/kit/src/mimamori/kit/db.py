@@ -35,7 +35,7 @@ def create_engine(url: str, *, schema: str | None, pool_size: int = 10) -> Async
     if schema:
         connect_args["server_settings"] = {"search_path": schema}
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=connect_args
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, connect_args=connect_args
     )
 
 

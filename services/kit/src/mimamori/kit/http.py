@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from fastapi import FastAPI
@@ -54,11 +55,21 @@ class TracingMiddleware:
                     span.set_status(Status(StatusCode.ERROR))
 
 
+def bare_app(**options: Any) -> FastAPI:
+    """A FastAPI app without FastAPI's native telemetry (0.165+), which records concrete paths and query
+    strings (identifiers, names in a search): TracingMiddleware records route templates instead."""
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
+        options.setdefault("telemetry", {"tracing": False, "metrics": False, "logs": False})
+    return FastAPI(**options)
+
+
 def create_service_app(
     *, name: str, title: str, description: str, verifier: ContextVerifier, **state: Any
 ) -> FastAPI:
     """A service's FastAPI app with problem details, tracing and the context verifier on app.state."""
-    app = FastAPI(title=title, description=description, version="1.0.0", openapi_url="/openapi.json", docs_url=None)
+    app = bare_app(
+        title=title, description=description, version="1.0.0", openapi_url="/openapi.json", docs_url=None
+    )
     install_problem_handlers(app)
     app.state.context_verifier = verifier
     for key, value in state.items():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -65,11 +68,13 @@ class UnitOfWork:
             await self.session.rollback()
         await self.session.close()
 
-    def publish(self, message: Message, *, key: str, actor: str = "", purpose: str = "") -> Envelope:
-        """Publish an event when (and only if) this unit of work commits."""
+    def publish(
+        self, message: Message, *, key: str, actor: str = "", purpose: str = "", topic: str | None = None
+    ) -> Envelope:
+        """Publish an event when (and only if) this unit of work commits (on its contract's topic by default)."""
         traceparent, tracestate = current_traceparent()
         envelope = Envelope(
-            topic=topic_of(message),
+            topic=topic or topic_of(message),
             key=key,
             type=event_type(message),
             source=self._source,
@@ -82,6 +87,34 @@ class UnitOfWork:
         )
         self._envelopes.append(envelope)
         return envelope
+
+    def publish_many(
+        self, messages: Sequence[tuple[Message, str]], *, actor: str = "", purpose: str = ""
+    ) -> None:
+        """Publish (message, key) pairs on commit, like `publish`, for bulk loads: one trace context, one
+        timestamp and one draw of random bytes for the ids of the whole batch."""
+        if not messages:
+            return
+        traceparent, tracestate = current_traceparent()
+        moment = datetime.now(UTC).isoformat(timespec="microseconds")
+        entropy = os.urandom(16 * len(messages))
+        for index, (message, key) in enumerate(messages):
+            self._envelopes.append(
+                Envelope(
+                    topic=topic_of(message),
+                    key=key,
+                    type=event_type(message),
+                    source=self._source,
+                    payload=message.SerializeToString(),
+                    municipality=self._municipality,
+                    id=str(uuid.UUID(bytes=entropy[16 * index : 16 * index + 16], version=4)),
+                    time=moment,
+                    actor=actor,
+                    purpose=purpose,
+                    traceparent=traceparent,
+                    tracestate=tracestate,
+                )
+            )
 
     async def already_processed(self, group: str, message_id: str) -> bool:
         """Whether this consumer group already committed the effect of this event."""

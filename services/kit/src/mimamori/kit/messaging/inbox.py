@@ -38,12 +38,13 @@ def idempotent(*, group: str, uow: Callable[[], U], handle: EventHandler[U]) -> 
             async with uow() as unit:
                 if await unit.already_processed(group, envelope.id):
                     return
-                await handle(message, envelope, unit)
-                await unit.mark_processed(group, envelope.id)
                 try:
+                    await handle(message, envelope, unit)
+                    await unit.mark_processed(group, envelope.id)
                     await unit.commit()
                 except IntegrityError:
-                    # A concurrent delivery of the same event committed first: its effect stands.
+                    # A concurrent delivery of the same event committed first: its effect stands. The conflict
+                    # surfaces at the inbox insert (or at the effect's own unique key), not only at commit.
                     await unit.rollback()
                     async with uow() as check:
                         if not await check.already_processed(group, envelope.id):

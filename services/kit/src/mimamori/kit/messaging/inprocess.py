@@ -13,48 +13,57 @@ from mimamori.kit.messaging.envelope import Envelope
 
 
 class InProcessBus:
-    """Same semantics as Kafka for one process: ordered per topic, at-least-once, groups start at the earliest."""
+    """Kafka's semantics in one process: ordered per topic, at-least-once, groups start at the earliest."""
 
     def __init__(self) -> None:
         self._log: dict[str, list[Envelope]] = defaultdict(list)
         self._subscriptions: list[Subscription] = []
         self._cursors: dict[tuple[str, str], int] = defaultdict(int)
-        self._wake: dict[str, asyncio.Event] = {}
+        self._wakes: list[asyncio.Event] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._running = False
 
     def subscribe(self, subscription: Subscription) -> None:
         """Register a consumer group; it starts with the bus (or at once when the bus runs)."""
         self._subscriptions.append(subscription)
-        if self._tasks:
+        if self._running:
             self._start(subscription)
 
     async def start(self) -> None:
         """Start every registered consumer group."""
+        if self._running:
+            return
         self._stopping = False
+        self._running = True
         for subscription in self._subscriptions:
             self._start(subscription)
 
     def _start(self, subscription: Subscription) -> None:
-        self._wake[subscription.group] = asyncio.Event()
-        self._tasks.append(asyncio.create_task(self._run(subscription), name=f"bus:{subscription.group}"))
+        # One wake-up per consumer task, so two subscriptions of one group never steal each other's.
+        wake = asyncio.Event()
+        self._wakes.append(wake)
+        task = asyncio.create_task(self._run(subscription, wake), name=f"bus:{subscription.group}")
+        self._tasks.append(task)
 
     async def stop(self) -> None:
         """Stop the consumer tasks; the log stays for a restart within this process."""
         self._stopping = True
+        self._running = False
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        self._wakes.clear()
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
         """Append to the topics' logs and wake their consumers."""
         for envelope in envelopes:
             self._log[envelope.topic].append(envelope)
-        for event in self._wake.values():
-            event.set()
+        for wake in self._wakes:
+            wake.set()
 
     def lag(self) -> dict[str, int]:
         """Messages not yet handled, per group."""
@@ -68,8 +77,7 @@ class InProcessBus:
         """What was published on a topic (for tests and the dead-letter view)."""
         return list(self._log[topic])
 
-    async def _run(self, subscription: Subscription) -> None:
-        wake = self._wake[subscription.group]
+    async def _run(self, subscription: Subscription, wake: asyncio.Event) -> None:
         while not self._stopping:
             wake.clear()
             progressed = False

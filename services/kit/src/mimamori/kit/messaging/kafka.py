@@ -1,4 +1,4 @@
-"""The Kafka bus (kafka-python): acks=all publishing, one consumer thread per group, offsets after the handler."""
+"""The Kafka bus (kafka-python): acks=all publishing, a consumer thread per group, offsets after handling."""
 
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ from mimamori.kit.messaging.delivery import deliver
 from mimamori.kit.messaging.envelope import Envelope
 
 log = logging.getLogger("mimamori.kit.messaging.kafka")
+
+# kafka-python backs off up to 30 s between reconnects; after a broker restart that is 30 s of standstill.
+RECONNECT_BACKOFF_MAX_MS = 1000
+MAX_CONSUMER_RESTART_DELAY = 5.0
+# Topics created (or partitions added) after a consumer joined are noticed within this (default: 5 minutes).
+CONSUMER_METADATA_MAX_AGE_MS = 5000
 
 
 class KafkaBus:
@@ -44,8 +50,12 @@ class KafkaBus:
         self._stopping = threading.Event()
         self._producer: KafkaProducer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lag: dict[str, int] = {}
-        self._assigned: dict[str, bool] = {}
+        # What lag() knows: per partition the end offset (measured, or acknowledged to our own publish), and
+        # per group its current assignment and handled offsets. Written by the loop and the consumer threads.
+        self._lag_lock = threading.Lock()
+        self._ends: dict[TopicPartition, int] = {}
+        self._handled: dict[tuple[str, TopicPartition], int] = {}
+        self._assignments: dict[str, frozenset[TopicPartition]] = {}
 
     def subscribe(self, subscription: Subscription) -> None:
         """Register a consumer group; it starts with the bus."""
@@ -66,6 +76,7 @@ class KafkaBus:
             linger_ms=self._linger_ms,
             retries=2147483647,
             max_block_ms=30000,
+            reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
         )
         if self._create_topics:
             topics = {t for s in self._subscriptions for t in s.topics}
@@ -116,12 +127,16 @@ class KafkaBus:
             if error is not None:
                 future.set_exception(error)
             else:
+                self._advance(self._ends, TopicPartition(result.topic, result.partition), result.offset + 1)
                 future.set_result(result)
 
         def send_all() -> None:
             for envelope, future in zip(envelopes, futures, strict=True):
                 sent = producer.send(
-                    envelope.topic, value=envelope.payload, key=envelope.key.encode(), headers=envelope.headers()
+                    envelope.topic,
+                    value=envelope.payload,
+                    key=envelope.key.encode(),
+                    headers=envelope.headers(),
                 )
                 sent.add_callback(lambda md, f=future: loop.call_soon_threadsafe(resolve, f, md, None))
                 sent.add_errback(lambda exc, f=future: loop.call_soon_threadsafe(resolve, f, None, exc))
@@ -130,8 +145,27 @@ class KafkaBus:
         await asyncio.gather(*futures)
 
     def lag(self) -> dict[str, int]:
-        """Messages not yet handled per group (as of each consumer's last check); -1 before assignment."""
-        return {s.group: (self._lag.get(s.group, 0) if self._assigned.get(s.group) else -1) for s in self._subscriptions}
+        """Messages not yet handled per group; -1 before the group has its partitions.
+
+        Exact at once for what this bus published (the broker's acks carry the offsets) and for what it
+        handled; messages of other processes count from the consumer's next measurement (every 0.2 s).
+        """
+        with self._lag_lock:
+            lag: dict[str, int] = {}
+            for group in {s.group for s in self._subscriptions}:
+                assignment = self._assignments.get(group)
+                if assignment is None:
+                    lag[group] = -1
+                    continue
+                lag[group] = sum(
+                    max(0, self._ends.get(tp, 0) - self._handled.get((group, tp), 0)) for tp in assignment
+                )
+            return lag
+
+    def _advance(self, offsets: dict[Any, int], key: Any, offset: int) -> None:
+        with self._lag_lock:
+            if offset > offsets.get(key, -1):
+                offsets[key] = offset
 
     def _start_consumer(self, subscription: Subscription) -> None:
         thread = threading.Thread(
@@ -141,6 +175,25 @@ class KafkaBus:
         thread.start()
 
     def _consume(self, subscription: Subscription) -> None:
+        # A consumer that fails (broker gone too long, commit refused after a rebalance, dead-letter publish
+        # failed) is closed without committing and replaced: the group resumes at its last committed offset,
+        # so whatever was handled but not committed is delivered again (at least once), and the thread lives.
+        delay = 0.1
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            try:
+                self._consume_with_one_consumer(subscription)
+            except Exception as exc:
+                log.error(
+                    "consumer failed, restarting it",
+                    extra={"group": subscription.group, "error": type(exc).__name__},
+                )
+                if time.monotonic() - started > 60:
+                    delay = 0.1  # it had been working: a new fault, not the same one again
+                self._stopping.wait(delay)
+                delay = min(delay * 2, MAX_CONSUMER_RESTART_DELAY)
+
+    def _consume_with_one_consumer(self, subscription: Subscription) -> None:
         loop = self._loop
         assert loop is not None
         consumer = KafkaConsumer(
@@ -151,9 +204,15 @@ class KafkaBus:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=500,
+            reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
+            metadata_max_age_ms=CONSUMER_METADATA_MAX_AGE_MS,
         )
         last_lag_check = 0.0
         try:
+            # Know the partitions before the first join: a group leader that assigns without them gives itself
+            # nothing, and a missed metadata change would leave it idle until the next metadata refresh.
+            for topic in subscription.topics:
+                consumer.partitions_for_topic(topic)
             while not self._stopping.is_set():
                 batch = consumer.poll(timeout_ms=100)
                 for tp, records in batch.items():
@@ -164,14 +223,13 @@ class KafkaBus:
                         done = record.offset
                     if done is not None:
                         consumer.commit({tp: OffsetAndMetadata(done + 1, "", -1)})
+                        self._advance(self._handled, (subscription.group, tp), done + 1)
                     if self._stopping.is_set():
                         break
                 now = time.monotonic()
                 if now - last_lag_check > 0.2 or batch:
                     last_lag_check = now
                     self._measure_lag(subscription.group, consumer)
-        except Exception as exc:  # the thread must say why it died
-            log.error("consumer stopped", extra={"group": subscription.group, "error": type(exc).__name__})
         finally:
             consumer.close(autocommit=False)
 
@@ -193,9 +251,9 @@ class KafkaBus:
             )
             future.result()
             return True
-        future = asyncio.run_coroutine_threadsafe(
-            deliver(subscription, envelope, dead_letter=self._dead_letter, stopping=self._stopping.is_set), loop
-        )
+        stopping = self._stopping.is_set
+        delivery = deliver(subscription, envelope, dead_letter=self._dead_letter, stopping=stopping)
+        future = asyncio.run_coroutine_threadsafe(delivery, loop)
         return bool(future.result())
 
     async def _dead_letter(self, envelope: Envelope) -> None:
@@ -205,10 +263,15 @@ class KafkaBus:
         assignment = consumer.assignment()
         if not assignment:
             return
-        ends = consumer.end_offsets(list(assignment))
-        lag = 0
-        for tp in assignment:
-            committed = consumer.committed(TopicPartition(tp.topic, tp.partition)) or 0
-            lag += max(0, ends.get(tp, 0) - committed)
-        self._lag[group] = lag
-        self._assigned[group] = True
+        partitions = [TopicPartition(tp.topic, tp.partition) for tp in assignment]
+        ends = consumer.end_offsets(partitions)
+        committed = {tp: consumer.committed(tp) for tp in partitions}
+        never = [tp for tp, offset in committed.items() if offset is None]
+        # A group that never committed on a partition starts at its earliest retained offset, not at 0.
+        starts = consumer.beginning_offsets(never) if never else {}
+        for tp in partitions:
+            self._advance(self._ends, tp, ends.get(tp, 0))
+            handled = committed[tp]
+            self._advance(self._handled, (group, tp), handled if handled is not None else starts.get(tp, 0))
+        with self._lag_lock:
+            self._assignments[group] = frozenset(partitions)

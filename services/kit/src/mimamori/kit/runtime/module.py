@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -23,6 +24,8 @@ class Platform:
     embedded: bool
     targets: tuple[str, ...]
     apps: dict[str, FastAPI] = field(default_factory=dict)
+    # Set by the runtime once every module of this process has started: True when all are caught up.
+    readiness: Callable[[], Awaitable[bool]] | None = None
 
 
 @runtime_checkable
