@@ -20,6 +20,9 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer
 from kafka.structs import TopicPartition
+from sqlalchemy import Column, MetaData, String, Table, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from mimamori import contracts
 from mimamori.events.casework.v1 import observation_pb2
 from mimamori.kit.db import BigKey, create_engine, session_factory
@@ -30,8 +33,6 @@ from mimamori.kit.messaging.outbox import Outbox, outbox_table
 from mimamori.kit.migrations import upgrade
 from mimamori.kit.testing import servers
 from mimamori.kit.unit_of_work import UnitOfWork, inbox_table
-from sqlalchemy import Column, MetaData, String, Table, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 REPO = Path(__file__).resolve().parents[4]
 KAFKA_SH = REPO / "deploy" / "local" / "kafka.sh"

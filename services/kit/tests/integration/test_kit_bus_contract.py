@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from google.protobuf.message import DecodeError
+
 from mimamori.kit.messaging.bus import EventBus, Handler, PoisonMessage, Subscription
 from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.messaging.inprocess import InProcessBus

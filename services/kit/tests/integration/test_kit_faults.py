@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from kafka import KafkaProducer
+
 from mimamori.events.casework.v1 import observation_pb2
 from mimamori.kit.messaging.bus import Subscription
 from mimamori.kit.messaging.envelope import Envelope

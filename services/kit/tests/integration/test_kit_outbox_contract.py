@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 from google.protobuf.message import DecodeError
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import func, insert, select, text
+
 from mimamori.contracts import decode
 from mimamori.events.casework.v1 import observation_pb2
 from mimamori.kit.messaging.bus import Subscription
@@ -16,8 +19,6 @@ from mimamori.kit.messaging.delivery import deliver
 from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.messaging.inprocess import InProcessBus
 from mimamori.kit.messaging.outbox import envelope_row
-from opentelemetry.sdk.trace import TracerProvider
-from sqlalchemy import func, insert, select, text
 
 if TYPE_CHECKING:
     from conftest import Eventually, OpenService, TinyService

@@ -9,6 +9,7 @@ import time
 import pytest
 from joserfc import jwt
 from joserfc.errors import JoseError
+
 from mimamori.kit import auth
 from mimamori.kit.auth import (
     ALGORITHM,

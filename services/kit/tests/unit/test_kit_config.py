@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from mimamori.kit.config import DEVELOPMENT_SECRET, PlatformSettings
 from pydantic import ValidationError
+
+from mimamori.kit.config import DEVELOPMENT_SECRET, PlatformSettings
 
 PRODUCTION = {
     "environment": "production",

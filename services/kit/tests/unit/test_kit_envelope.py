@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mimamori.kit.messaging.envelope import Envelope
 
 

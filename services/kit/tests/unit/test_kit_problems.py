@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
-from mimamori.kit.problems import PROBLEM_JSON, Problem, install_problem_handlers
 from pydantic import BaseModel
+
+from mimamori.kit.problems import PROBLEM_JSON, Problem, install_problem_handlers
 
 
 def test_a_problem_body_has_type_title_status_code_and_optional_members() -> None:

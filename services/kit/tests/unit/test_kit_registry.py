@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+
 from mimamori.kit.runtime.module import Module
 from mimamori.kit.runtime.registry import start_order
 

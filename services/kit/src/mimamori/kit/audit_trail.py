@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from mimamori.events.audit.v1 import access_pb2
-
 from mimamori.kit.auth import AccessContext
 from mimamori.kit.telemetry import current_trace_id
 from mimamori.kit.unit_of_work import UnitOfWork

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
@@ -97,8 +96,10 @@ class UnitOfWork:
             return
         traceparent, tracestate = current_traceparent()
         moment = datetime.now(UTC).isoformat(timespec="microseconds")
-        entropy = os.urandom(16 * len(messages))
+        entropy = os.urandom(16 * len(messages)).hex()
         for index, (message, key) in enumerate(messages):
+            h = entropy[32 * index : 32 * index + 32]  # a version-4 UUID, formatted without uuid.UUID's cost
+            variant = "89ab"[int(h[16], 16) & 3]
             self._envelopes.append(
                 Envelope(
                     topic=topic_of(message),
@@ -107,7 +108,7 @@ class UnitOfWork:
                     source=self._source,
                     payload=message.SerializeToString(),
                     municipality=self._municipality,
-                    id=str(uuid.UUID(bytes=entropy[16 * index : 16 * index + 16], version=4)),
+                    id=f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}",
                     time=moment,
                     actor=actor,
                     purpose=purpose,
@@ -123,6 +124,23 @@ class UnitOfWork:
             select(t.c.message_id).where(t.c.consumer_group == group, t.c.message_id == message_id)
         )
         return found.first() is not None
+
+    async def processed_among(self, group: str, message_ids: Sequence[str]) -> set[str]:
+        """Which of these events this consumer group already committed the effect of."""
+        t = self._inbox
+        found = await self.session.execute(
+            select(t.c.message_id).where(t.c.consumer_group == group, t.c.message_id.in_(list(message_ids)))
+        )
+        return {row.message_id for row in found}
+
+    async def mark_processed_many(self, group: str, message_ids: Sequence[str]) -> None:
+        """Record, in this transaction, that these events' effects are committed."""
+        if message_ids:
+            now = datetime.now(UTC)
+            await self.session.execute(
+                insert(self._inbox),
+                [{"consumer_group": group, "message_id": m, "processed_at": now} for m in message_ids],
+            )
 
     async def mark_processed(self, group: str, message_id: str) -> None:
         """Record, in this transaction, that the event's effect is committed."""

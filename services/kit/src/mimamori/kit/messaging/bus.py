@@ -9,6 +9,7 @@ from typing import Protocol
 from mimamori.kit.messaging.envelope import Envelope
 
 Handler = Callable[[Envelope], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Envelope]], Awaitable[None]]
 
 
 class PoisonMessage(Exception):
@@ -24,6 +25,10 @@ class Subscription:
     handler: Handler
     retries: int = 3
     retry_delay: float = 0.05
+    # Optional: handles many messages of one partition at once (one transaction); on any failure other than an
+    # infrastructure fault the bus falls back to `handler`, one message at a time, to isolate the bad one.
+    batch_handler: BatchHandler | None = None
+    max_batch: int = 200
 
 
 class EventBus(Protocol):

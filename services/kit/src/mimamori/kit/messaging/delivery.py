@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -61,3 +61,42 @@ async def deliver(
         )
         await dead_letter(envelope.dead_lettered(reason))
         return True
+
+
+async def deliver_batch(
+    subscription: Subscription,
+    envelopes: Sequence[Envelope],
+    *,
+    dead_letter: Callable[[Envelope], Awaitable[None]],
+    stopping: Callable[[], bool] = lambda: False,
+    progress: Callable[[int], None] = lambda handled: None,
+) -> int:
+    """Handle consecutive events of one partition; return how many, in order, were handled (all unless stopped).
+
+    The batch handler commits them together; when it fails for any reason but an infrastructure fault, the
+    events go one by one through `deliver`, so a bad one is retried and dead-lettered alone.
+    """
+    batch = subscription.batch_handler
+    if batch is not None and len(envelopes) > 1:
+        transient_delay = subscription.retry_delay
+        while True:
+            try:
+                await batch(envelopes)
+                progress(len(envelopes))
+                return len(envelopes)
+            except TRANSIENT as exc:
+                if stopping():
+                    return 0
+                log.warning(
+                    "transient failure, will retry",
+                    extra={"group": subscription.group, "topic": envelopes[0].topic, "error": type(exc).__name__},
+                )
+                await asyncio.sleep(transient_delay)
+                transient_delay = min(transient_delay * 2, MAX_TRANSIENT_DELAY)
+            except Exception:
+                break
+    for handled, envelope in enumerate(envelopes):
+        if not await deliver(subscription, envelope, dead_letter=dead_letter, stopping=stopping):
+            return handled
+        progress(handled + 1)  # kept even if the caller is cancelled later in the batch
+    return len(envelopes)

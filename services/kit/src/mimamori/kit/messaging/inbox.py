@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import TypeVar
 
 from google.protobuf.message import DecodeError, Message
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Span, SpanKind
 from sqlalchemy.exc import IntegrityError
 
 from mimamori.contracts import decode
-from mimamori.kit.messaging.bus import Handler, PoisonMessage
+from mimamori.kit.messaging.bus import BatchHandler, Handler, PoisonMessage, Subscription
 from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.telemetry import span_from
 from mimamori.kit.unit_of_work import UnitOfWork
@@ -23,18 +24,8 @@ def idempotent(*, group: str, uow: Callable[[], U], handle: EventHandler[U]) -> 
     """Wrap a handler so a redelivered event changes nothing; its span continues the event's trace."""
 
     async def consume(envelope: Envelope) -> None:
-        try:
-            message = decode(envelope.type, envelope.payload)
-        except (KeyError, DecodeError) as exc:
-            raise PoisonMessage(envelope.type) from exc
-        carrier = {"traceparent": envelope.traceparent, "tracestate": envelope.tracestate}
-        attributes = {
-            "messaging.system": "mimamori",
-            "messaging.destination.name": envelope.topic,
-            "messaging.consumer.group.name": group,
-            "messaging.message.id": envelope.id,
-        }
-        with span_from(carrier, f"{envelope.topic} process", kind=SpanKind.CONSUMER, attributes=attributes):
+        message = _decode(envelope)
+        with _span(envelope, group):
             async with uow() as unit:
                 if await unit.already_processed(group, envelope.id):
                     return
@@ -51,3 +42,55 @@ def idempotent(*, group: str, uow: Callable[[], U], handle: EventHandler[U]) -> 
                             raise
 
     return consume
+
+
+def idempotent_batch(*, group: str, uow: Callable[[], U], handle: EventHandler[U]) -> BatchHandler:
+    """Like `idempotent`, for consecutive events of one partition in one transaction (one span per event)."""
+
+    async def consume(envelopes: Sequence[Envelope]) -> None:
+        decoded = [(envelope, _decode(envelope)) for envelope in envelopes]
+        async with uow() as unit:
+            done = await unit.processed_among(group, [e.id for e in envelopes])
+            fresh: list[str] = []
+            for envelope, message in decoded:
+                if envelope.id in done:
+                    continue
+                done.add(envelope.id)
+                with _span(envelope, group):
+                    await handle(message, envelope, unit)
+                fresh.append(envelope.id)
+            await unit.mark_processed_many(group, fresh)
+            await unit.commit()
+
+    return consume
+
+
+def subscription(
+    *, group: str, topics: Sequence[str], uow: Callable[[], U], handle: EventHandler[U], retries: int = 3
+) -> Subscription:
+    """An idempotent subscription that handles a partition's pending events in batches, one by one on failure."""
+    return Subscription(
+        group=group,
+        topics=tuple(topics),
+        handler=idempotent(group=group, uow=uow, handle=handle),
+        batch_handler=idempotent_batch(group=group, uow=uow, handle=handle),
+        retries=retries,
+    )
+
+
+def _decode(envelope: Envelope) -> Message:
+    try:
+        return decode(envelope.type, envelope.payload)
+    except (KeyError, DecodeError) as exc:
+        raise PoisonMessage(envelope.type) from exc
+
+
+def _span(envelope: Envelope, group: str) -> AbstractContextManager[Span]:
+    carrier = {"traceparent": envelope.traceparent, "tracestate": envelope.tracestate}
+    attributes = {
+        "messaging.system": "mimamori",
+        "messaging.destination.name": envelope.topic,
+        "messaging.consumer.group.name": group,
+        "messaging.message.id": envelope.id,
+    }
+    return span_from(carrier, f"{envelope.topic} process", kind=SpanKind.CONSUMER, attributes=attributes)

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from mimamori.kit.messaging.bus import Subscription
-from mimamori.kit.messaging.delivery import deliver
+from mimamori.kit.messaging.delivery import deliver_batch
 from mimamori.kit.messaging.envelope import Envelope
 
 
@@ -84,13 +84,21 @@ class InProcessBus:
             for topic in subscription.topics:
                 cursor = (subscription.group, topic)
                 while self._cursors[cursor] < len(self._log[topic]):
-                    envelope = self._log[topic][self._cursors[cursor]]
-                    handled = await deliver(
-                        subscription, envelope, dead_letter=self._dead_letter, stopping=lambda: self._stopping
+                    start = self._cursors[cursor]
+                    batch = self._log[topic][start : start + subscription.max_batch]
+
+                    def advance(handled: int, cursor: tuple[str, str] = cursor, start: int = start) -> None:
+                        self._cursors[cursor] = start + handled
+
+                    handled = await deliver_batch(
+                        subscription,
+                        batch,
+                        dead_letter=self._dead_letter,
+                        stopping=lambda: self._stopping,
+                        progress=advance,
                     )
-                    if not handled:
+                    if handled < len(batch):
                         return
-                    self._cursors[cursor] += 1
                     progressed = True
             if not progressed:
                 await wake.wait()

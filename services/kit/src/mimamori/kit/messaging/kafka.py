@@ -16,7 +16,7 @@ from kafka.errors import TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from mimamori.kit.messaging.bus import Subscription
-from mimamori.kit.messaging.delivery import deliver
+from mimamori.kit.messaging.delivery import deliver_batch
 from mimamori.kit.messaging.envelope import Envelope
 
 log = logging.getLogger("mimamori.kit.messaging.kafka")
@@ -217,44 +217,59 @@ class KafkaBus:
                 batch = consumer.poll(timeout_ms=100)
                 for tp, records in batch.items():
                     done = None
-                    for record in records:
-                        if not self._handle(subscription, record, loop):
+                    for start in range(0, len(records), subscription.max_batch):
+                        chunk = records[start : start + subscription.max_batch]
+                        handled = self._handle(subscription, chunk, loop)
+                        if handled:
+                            done = chunk[handled - 1].offset
+                        if handled < len(chunk):
                             break
-                        done = record.offset
                     if done is not None:
                         consumer.commit({tp: OffsetAndMetadata(done + 1, "", -1)})
                         self._advance(self._handled, (subscription.group, tp), done + 1)
                     if self._stopping.is_set():
                         break
                 now = time.monotonic()
-                if now - last_lag_check > 0.2 or batch:
+                if now - last_lag_check > 0.2:
                     last_lag_check = now
                     self._measure_lag(subscription.group, consumer)
         finally:
             consumer.close(autocommit=False)
 
-    def _handle(self, subscription: Subscription, record: Any, loop: asyncio.AbstractEventLoop) -> bool:
-        try:
-            envelope = Envelope.from_headers(
-                topic=record.topic,
-                key=(record.key or b"").decode(),
-                payload=record.value or b"",
-                headers=list(record.headers or []),
-            )
-        except (ValueError, UnicodeDecodeError):
-            envelope = Envelope(
-                topic=record.topic, key="", type="unknown", source="unknown", payload=record.value or b"",
-                municipality="",
-            )
-            future = asyncio.run_coroutine_threadsafe(
-                self.publish([envelope.dead_lettered("poison:not_a_cloudevent")]), loop
-            )
-            future.result()
-            return True
+    def _handle(self, subscription: Subscription, records: list[Any], loop: asyncio.AbstractEventLoop) -> int:
+        """Deliver consecutive records of one partition; return how many, from the first, are done with."""
+        envelopes: list[Envelope] = []
+        poison: list[Envelope] = []
+        positions: list[int] = []  # record index of each envelope, so a partial delivery maps back to offsets
+        for index, record in enumerate(records):
+            try:
+                positions.append(index)
+                envelopes.append(
+                    Envelope.from_headers(
+                        topic=record.topic,
+                        key=(record.key or b"").decode(),
+                        payload=record.value or b"",
+                        headers=list(record.headers or []),
+                    )
+                )
+            except (ValueError, UnicodeDecodeError):
+                positions.pop()
+                unknown = Envelope(
+                    topic=record.topic, key="", type="unknown", source="unknown", payload=record.value or b"",
+                    municipality="",
+                )
+                poison.append(unknown.dead_lettered("poison:not_a_cloudevent"))
+        if poison:
+            asyncio.run_coroutine_threadsafe(self.publish(poison), loop).result()
+        if not envelopes:
+            return len(records)
         stopping = self._stopping.is_set
-        delivery = deliver(subscription, envelope, dead_letter=self._dead_letter, stopping=stopping)
-        future = asyncio.run_coroutine_threadsafe(delivery, loop)
-        return bool(future.result())
+        delivery = deliver_batch(subscription, envelopes, dead_letter=self._dead_letter, stopping=stopping)
+        handled = int(asyncio.run_coroutine_threadsafe(delivery, loop).result())
+        if handled == len(envelopes):
+            return len(records)
+        # Records before the first unhandled envelope are done (poison among them was dead-lettered above).
+        return positions[handled]
 
     async def _dead_letter(self, envelope: Envelope) -> None:
         await self.publish([envelope])

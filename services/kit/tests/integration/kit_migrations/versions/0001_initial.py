@@ -6,6 +6,7 @@ Revises:
 
 import sqlalchemy as sa
 from alembic import op
+
 from mimamori.kit.migrations import create_messaging_tables
 
 revision = "0001"
