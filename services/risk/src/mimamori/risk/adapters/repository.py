@@ -1,0 +1,108 @@
+"""The household read model over SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mimamori.risk.domain.household import BirthDate, Household, Member
+
+
+class HouseholdRepository:
+    """Households and their members, each replaced whole by identity's latest announcement."""
+
+    def __init__(self, session: AsyncSession, *, households: Table, members: Table) -> None:
+        self._session = session
+        self._h = households
+        self._m = members
+
+    async def version_of(self, household_id: str) -> int | None:
+        """The stored version of a household, or None when it was never announced."""
+        found = await self._session.execute(select(self._h.c.version).where(self._h.c.household_id == household_id))
+        version = found.scalar_one_or_none()
+        return int(version) if version is not None else None
+
+    async def replace(self, household: Household, *, announced_at: datetime) -> None:
+        """Store a household's full membership in place of what was stored."""
+        now = datetime.now(UTC)
+        values = {
+            "setai_code": household.setai_code,
+            "version": household.version,
+            "announced_at": announced_at.astimezone(UTC),
+            "updated_at": now,
+        }
+        updated = await self._session.execute(
+            update(self._h).where(self._h.c.household_id == household.household_id).values(**values)
+        )
+        if updated.rowcount == 0:  # type: ignore[attr-defined]
+            await self._session.execute(insert(self._h).values(household_id=household.household_id, **values))
+        await self._session.execute(delete(self._m).where(self._m.c.household_id == household.household_id))
+        if household.members:
+            await self._session.execute(
+                insert(self._m),
+                [
+                    {
+                        "household_id": household.household_id,
+                        "person_id": m.person_id,
+                        "zokugara": m.zokugara,
+                        "birth_date": m.birth_date.raw,
+                        "sex": m.sex,
+                        "resident": m.resident,
+                        "dv_support": m.dv_support,
+                    }
+                    for m in household.members
+                ],
+            )
+
+    async def get(self, household_id: str) -> Household | None:
+        """One household with its members."""
+        found = await self._load([household_id])
+        return found[0] if found else None
+
+    async def containing(self, person_id: str) -> list[Household]:
+        """The households that list a person, most recently announced first.
+
+        Identity announces both households of a move; when they arrive out of order the person is briefly
+        in both, and the later announcement is the current one."""
+        ids = await self._session.execute(select(self._m.c.household_id).where(self._m.c.person_id == person_id))
+        return await self._load([row.household_id for row in ids])
+
+    async def _load(self, household_ids: list[str]) -> list[Household]:
+        if not household_ids:
+            return []
+        h, m = self._h, self._m
+        heads = (
+            await self._session.execute(
+                select(h).where(h.c.household_id.in_(household_ids)).order_by(h.c.announced_at.desc(), h.c.household_id)
+            )
+        ).all()
+        rows = await self._session.execute(
+            select(m).where(m.c.household_id.in_(household_ids)).order_by(m.c.household_id, m.c.person_id)
+        )
+        members: dict[str, list[Member]] = defaultdict(list)
+        for row in rows:
+            members[row.household_id].append(_member(row))
+        return [
+            Household(
+                household_id=head.household_id,
+                setai_code=head.setai_code,
+                version=int(head.version),
+                members=tuple(members[head.household_id]),
+            )
+            for head in heads
+        ]
+
+
+def _member(row: Any) -> Member:
+    return Member(
+        person_id=row.person_id,
+        zokugara=row.zokugara,
+        birth_date=BirthDate.parse(row.birth_date),
+        sex=row.sex,
+        resident=bool(row.resident),
+        dv_support=bool(row.dv_support),
+    )
