@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from mimamori.audit.service_layer import handlers
 from mimamori.audit.service_layer.unit_of_work import AuditUnitOfWork
-from mimamori.kit.messaging.bus import EventBus, Subscription
-from mimamori.kit.messaging.inbox import idempotent
+from mimamori.kit.messaging.bus import EventBus
+from mimamori.kit.messaging.inbox import subscription
 
 GROUP = "audit.ledger"
 TOPICS = ("audit.access.v1",)
@@ -16,10 +16,5 @@ TOPICS = ("audit.access.v1",)
 def subscribe(bus: EventBus, *, uow: Callable[[], AuditUnitOfWork], retries: int) -> None:
     """Register audit's consumer: each access record is appended once, whatever the redeliveries."""
     bus.subscribe(
-        Subscription(
-            group=GROUP,
-            topics=TOPICS,
-            handler=idempotent(group=GROUP, uow=uow, handle=handlers.on_access_recorded),
-            retries=retries,
-        )
+        subscription(group=GROUP, topics=TOPICS, uow=uow, handle=handlers.on_access_recorded, retries=retries)
     )

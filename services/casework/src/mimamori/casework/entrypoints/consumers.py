@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from mimamori.casework.service_layer import handlers
 from mimamori.casework.service_layer.unit_of_work import CaseworkUnitOfWork
-from mimamori.kit.messaging.bus import EventBus, Subscription
-from mimamori.kit.messaging.inbox import idempotent
+from mimamori.kit.messaging.bus import EventBus
+from mimamori.kit.messaging.inbox import subscription
 
 GROUP = "casework.identity"
 
@@ -25,10 +25,11 @@ def subscribe(bus: EventBus, *, uow: Callable[[], CaseworkUnitOfWork], retries: 
             await handler(message, envelope, unit)
 
     bus.subscribe(
-        Subscription(
+        subscription(
             group=GROUP,
             topics=("identity.person.v1", "identity.household.v1"),
-            handler=idempotent(group=GROUP, uow=uow, handle=dispatch),
+            uow=uow,
+            handle=dispatch,
             retries=retries,
         )
     )

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from google.protobuf.message import Message
 
 from mimamori.events.identity.v1 import person_pb2
-from mimamori.kit.messaging.bus import EventBus, Subscription
+from mimamori.kit.messaging.bus import EventBus
 from mimamori.kit.messaging.envelope import Envelope
-from mimamori.kit.messaging.inbox import idempotent
+from mimamori.kit.messaging.inbox import subscription
 from mimamori.risk.adapters.events import announced_at, household_from_event
 from mimamori.risk.service_layer import handlers
 from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
@@ -29,11 +29,4 @@ async def on_household_changed(message: Message, envelope: Envelope, uow: RiskUn
 
 def subscribe(bus: EventBus, *, uow: Callable[[], RiskUnitOfWork], retries: int) -> None:
     """Register risk's consumers."""
-    bus.subscribe(
-        Subscription(
-            group=GROUP,
-            topics=TOPICS,
-            handler=idempotent(group=GROUP, uow=uow, handle=on_household_changed),
-            retries=retries,
-        )
-    )
+    bus.subscribe(subscription(group=GROUP, topics=TOPICS, uow=uow, handle=on_household_changed, retries=retries))

@@ -1,0 +1,120 @@
+"""The generic CSV reader of layout specs: streams a delivered file row by row, never whole.
+
+Bytes are split on LF (safe in CP932 and UTF-8: no multi-byte character contains 0x0A) and each physical line
+is decoded on its own, so an undecodable byte is reported with its row; the csv module assembles records
+(quoted fields may span lines). Anything that makes the file unusable as a whole raises a StructuralError
+that names the file and row, never a value."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from mimamori.ingest.domain import delivery
+from mimamori.ingest.domain.layout import Layout
+
+LINE_ENDS = {"crlf": b"\r\n", "lf": b"\n"}
+
+
+@dataclass(slots=True)
+class _Position:
+    records: int = 0  # records completed so far, the header included: the one being read is data row `records`
+    ending: bytes = b""  # line end of the last physical line read
+
+
+def _decoded_lines(stream: BinaryIO, *, encoding: str, file_name: str, position: _Position) -> Iterator[str]:
+    first_encoding = encoding
+    rest_encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+    current = first_encoding
+    for raw in stream:
+        if raw.endswith(b"\r\n"):
+            position.ending = b"\r\n"
+        elif raw.endswith(b"\n"):
+            position.ending = b"\n"
+        else:
+            position.ending = b""
+        try:
+            text = raw.decode(current)
+        except UnicodeDecodeError:
+            raise delivery.undecodable(file_name, encoding=encoding, row=position.records) from None
+        current = rest_encoding
+        yield text
+
+
+class CsvRows:
+    """The data rows of one delivered CSV file as (row, values): row is 1-based, the header excluded."""
+
+    def __init__(
+        self, opener: Callable[[], BinaryIO], *, layout: Layout, file_name: str, layouts: Mapping[str, Layout]
+    ) -> None:
+        self._opener = opener
+        self._layout = layout
+        self._file_name = file_name
+        self._layouts = layouts
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        layout, name = self._layout, self._file_name
+        line_end = LINE_ENDS[layout.line_end]
+        with self._opener() as stream:
+            position = _Position()
+            lines = _decoded_lines(stream, encoding=layout.encoding, file_name=name, position=position)
+            reader = csv.reader(lines, strict=True)
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise delivery.empty_file(name) from None
+            except csv.Error:
+                raise delivery.malformed_csv(name, row=0) from None
+            position.records = 1
+            self._check_header(header)
+            if position.ending not in (line_end, b""):  # b"": the file ends after its header
+                raise delivery.wrong_line_end(name, row=0, expected=layout.line_end)
+            while True:
+                row = position.records
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error:
+                    if position.ending == b"":
+                        raise delivery.truncated(name, row=row) from None
+                    raise delivery.malformed_csv(name, row=row) from None
+                position.records += 1
+                if position.ending == b"":
+                    if values:
+                        raise delivery.truncated(name, row=row)
+                elif position.ending != line_end:
+                    raise delivery.wrong_line_end(name, row=row, expected=layout.line_end)
+                if values:
+                    yield row, values
+
+    def _check_header(self, header: list[str]) -> None:
+        layout, name = self._layout, self._file_name
+        expected = layout.header
+        if tuple(header) == expected:
+            return
+        for other in self._layouts.values():
+            if other.source != layout.source and tuple(header) == other.header:
+                raise delivery.other_layout(name, claimed=layout.source, actual=other.source)
+        missing = [c for c in expected if c not in header]
+        unexpected = sum(1 for c in header if c not in expected)
+        raise delivery.header_mismatch(
+            name,
+            source=layout.source,
+            missing=missing,
+            present=len(expected) - len(missing),
+            unexpected=unexpected,
+            order=not missing and not unexpected,
+        )
+
+
+def check_structure(rows: CsvRows, *, layout: Layout, file_name: str) -> int:
+    """Read the whole file once without keeping anything; the number of data rows, or a StructuralError."""
+    count = 0
+    for _ in rows:
+        count += 1
+    if count == 0 and layout.snapshot == "full":
+        raise delivery.no_rows(file_name)
+    return count

@@ -1,0 +1,311 @@
+"""Repositories of ingest over SQLAlchemy Core. Bulk paths take lists of dicts (one executemany per batch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    case,
+    false,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mimamori.ingest.domain.delivery import DeliveredFile, LoadRun, RunStatus
+from mimamori.ingest.domain.records import Previous
+
+COUNT_COLUMNS = ("rows", "added", "changed", "unchanged", "removed", "quarantined")
+PROGRESS_BEFORE_END = 0.99  # 1.0 only once the run has ended
+
+
+def _file(row: Any, prefix: str = "") -> DeliveredFile:
+    m = row._mapping
+    return DeliveredFile(
+        id=m[f"{prefix}id"],
+        name=m[f"{prefix}name"],
+        source=m[f"{prefix}source"],
+        month=m[f"{prefix}month"],
+        sha256=m[f"{prefix}sha256"],
+        size=m[f"{prefix}size"],
+        received_at=m[f"{prefix}received_at"],
+        received_by=m[f"{prefix}received_by"],
+        accepted_at=m[f"{prefix}accepted_at"],
+    )
+
+
+class FileRepository:
+    """Delivered files."""
+
+    def __init__(self, session: AsyncSession, table: Table) -> None:
+        self._session = session
+        self._t = table
+
+    async def add(self, file: DeliveredFile) -> None:
+        """Record a delivery."""
+        await self._session.execute(
+            insert(self._t).values(
+                id=file.id,
+                name=file.name,
+                source=file.source,
+                month=file.month,
+                sha256=file.sha256,
+                size=file.size,
+                received_at=file.received_at,
+                received_by=file.received_by,
+                accepted_at=file.accepted_at,
+            )
+        )
+
+    async def get(self, file_id: str) -> DeliveredFile | None:
+        """One delivery."""
+        row = (await self._session.execute(select(self._t).where(self._t.c.id == file_id))).first()
+        return _file(row) if row is not None else None
+
+    async def accepted_with_digest(self, *, source: str, sha256: str, other_than: str) -> DeliveredFile | None:
+        """An earlier accepted delivery of the same source with the same bytes."""
+        t = self._t
+        row = (
+            await self._session.execute(
+                select(t)
+                .where(
+                    t.c.source == source,
+                    t.c.sha256 == sha256,
+                    t.c.id != other_than,
+                    t.c.accepted_at.is_not(None),
+                )
+                .order_by(t.c.accepted_at)
+                .limit(1)
+            )
+        ).first()
+        return _file(row) if row is not None else None
+
+    async def mark_accepted(self, file_id: str, *, at: datetime) -> None:
+        """The file's load succeeded: it is now the source's last accepted delivery."""
+        await self._session.execute(update(self._t).where(self._t.c.id == file_id).values(accepted_at=at))
+
+
+class RunRepository:
+    """Load runs, read together with their file."""
+
+    def __init__(self, session: AsyncSession, table: Table, files: Table) -> None:
+        self._session = session
+        self._t = table
+        self._files = files
+
+    async def add(self, *, run_id: str, file_id: str, requested_by: str, created_at: datetime) -> None:
+        """Queue a load of a delivered file."""
+        await self._session.execute(
+            insert(self._t).values(
+                id=run_id,
+                file_id=file_id,
+                status=RunStatus.QUEUED.value,
+                requested_by=requested_by,
+                created_at=created_at,
+            )
+        )
+
+    def _select(self) -> Any:
+        r, f = self._t, self._files
+        file_columns = [c.label(f"f__{c.name}") for c in f.c]
+        return select(r, *file_columns).join(f, f.c.id == r.c.file_id)
+
+    def _run(self, row: Any) -> LoadRun:
+        m = row._mapping
+        return LoadRun(
+            id=m["id"],
+            file=_file(row, prefix="f__"),
+            status=RunStatus(m["status"]),
+            created_at=m["created_at"],
+            requested_by=m["requested_by"],
+            duplicate_of=m["duplicate_of"],
+            total_rows=m["total_rows"],
+            counts={c: m[c] for c in COUNT_COLUMNS},
+            progress=m["progress"],
+            removals_withheld=m["removals_withheld"],
+            started_at=m["started_at"],
+            finished_at=m["finished_at"],
+            error_code=m["error_code"],
+            error_message=m["error_message"],
+        )
+
+    async def get(self, run_id: str) -> LoadRun | None:
+        """One run."""
+        row = (await self._session.execute(self._select().where(self._t.c.id == run_id))).first()
+        return self._run(row) if row is not None else None
+
+    async def page(self, *, limit: int, offset: int) -> tuple[list[LoadRun], int]:
+        """Runs, newest first, and how many there are."""
+        t = self._t
+        rows = await self._session.execute(
+            self._select().order_by(t.c.created_at.desc(), t.c.id).limit(limit).offset(offset)
+        )
+        total = (await self._session.execute(select(func.count()).select_from(t))).scalar_one()
+        return [self._run(r) for r in rows], int(total)
+
+    async def count(self) -> int:
+        """How many runs were ever queued."""
+        return int((await self._session.execute(select(func.count()).select_from(self._t))).scalar_one())
+
+    async def with_status(self, *statuses: RunStatus) -> list[tuple[str, str]]:
+        """(run id, file id) of the runs in these states, oldest first."""
+        t = self._t
+        rows = await self._session.execute(
+            select(t.c.id, t.c.file_id).where(t.c.status.in_([s.value for s in statuses])).order_by(t.c.created_at)
+        )
+        return [(r.id, r.file_id) for r in rows]
+
+    async def claim(self, run_id: str, *, at: datetime) -> bool:
+        """Queued → running; False when another worker took it (or it is not queued)."""
+        t = self._t
+        result = await self._session.execute(
+            update(t)
+            .where(t.c.id == run_id, t.c.status == RunStatus.QUEUED.value)
+            .values(status=RunStatus.RUNNING.value, started_at=at)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def add_counts(
+        self, run_id: str, counts: dict[str, int], *, total: int | None = None, removals_withheld: bool | None = None
+    ) -> None:
+        """Add a batch's counts in the database (batches may commit in any order); progress follows rows."""
+        t = self._t
+        values: dict[str, Any] = {name: t.c[name] + value for name, value in counts.items()}
+        if total:
+            done = (t.c.rows + counts.get("rows", 0)) * 1.0 / total
+            values["progress"] = case((done > PROGRESS_BEFORE_END, PROGRESS_BEFORE_END), else_=done)
+        if removals_withheld is not None:
+            values["removals_withheld"] = removals_withheld
+        await self._session.execute(update(t).where(t.c.id == run_id).values(**values))
+
+    async def update(self, run_id: str, **values: Any) -> None:
+        """Set columns of a run (status, counts, progress, error)."""
+        if "status" in values and isinstance(values["status"], RunStatus):
+            values["status"] = values["status"].value
+        await self._session.execute(update(self._t).where(self._t.c.id == run_id).values(**values))
+
+
+class QuarantineRepository:
+    """Quarantined rows: where and why, never the value."""
+
+    def __init__(self, session: AsyncSession, table: Table) -> None:
+        self._session = session
+        self._t = table
+
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Record a batch of problems."""
+        if rows:
+            await self._session.execute(insert(self._t), list(rows))
+
+    async def page(self, run_id: str, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """A run's problems by row, and how many there are."""
+        t = self._t
+        rows = await self._session.execute(
+            select(t.c.row, t.c.column, t.c.reason_code, t.c.reason)
+            .where(t.c.run_id == run_id)
+            .order_by(t.c.row, t.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        total = (
+            await self._session.execute(select(func.count()).select_from(t).where(t.c.run_id == run_id))
+        ).scalar_one()
+        return [dict(r._mapping) for r in rows], int(total)
+
+
+class SourceRecordRepository:
+    """The accepted state of every source record: digest and values, to compare the next delivery with."""
+
+    def __init__(self, session: AsyncSession, table: Table) -> None:
+        self._session = session
+        self._t = table
+
+    def _among(self, keys: list[str]) -> ColumnElement[bool]:
+        column = self._t.c.record_key
+        if self._session.bind is not None and self._session.bind.dialect.name == "postgresql":
+            # One array parameter instead of a thousand: much less to render, send and plan.
+            return column == any_(bindparam("keys", keys, type_=postgresql.ARRAY(String)))
+        return column.in_(keys)
+
+    async def previous(self, source: str, record_keys: Iterable[str]) -> dict[str, Previous]:
+        """The state of these records, in one query."""
+        t = self._t
+        keys = list(record_keys)
+        if not keys:
+            return {}
+        rows = await self._session.execute(
+            select(t.c.record_key, t.c.digest, t.c.removed).where(t.c.source == source, self._among(keys))
+        )
+        return {r.record_key: Previous(digest=r.digest, removed=r.removed) for r in rows}
+
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """New records (executemany)."""
+        if rows:
+            await self._session.execute(insert(self._t), list(rows))
+
+    async def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Changed (or re-added) records (executemany keyed by b_source, b_record_key)."""
+        if not rows:
+            return
+        t = self._t
+        statement = (
+            update(t)
+            .where(and_(t.c.source == bindparam("b_source"), t.c.record_key == bindparam("b_record_key")))
+            .values(
+                natural_key=bindparam("natural_key"),
+                digest=bindparam("digest"),
+                document=bindparam("document"),
+                removed=bindparam("removed"),
+                file_id=bindparam("file_id"),
+                run_id=bindparam("run_id"),
+                row=bindparam("row"),
+                updated_at=bindparam("updated_at"),
+            )
+        )
+        await self._session.execute(statement, list(rows))
+
+    async def present_after(self, source: str, *, after: str, limit: int) -> list[tuple[str, str]]:
+        """(record key, natural key) of records not removed, in key order after `after` (keyset paging)."""
+        t = self._t
+        rows = await self._session.execute(
+            select(t.c.record_key, t.c.natural_key)
+            .where(t.c.source == source, t.c.removed == false(), t.c.record_key > after)
+            .order_by(t.c.record_key)
+            .limit(limit)
+        )
+        return [(r.record_key, r.natural_key) for r in rows]
+
+    async def documents(self, source: str, record_keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """(natural key, document) of these records."""
+        t = self._t
+        keys = list(record_keys)
+        if not keys:
+            return {}
+        rows = await self._session.execute(
+            select(t.c.record_key, t.c.natural_key, t.c.document).where(t.c.source == source, self._among(keys))
+        )
+        return {r.record_key: (r.natural_key, r.document) for r in rows}
+
+    async def mark_removed(
+        self, source: str, record_keys: Sequence[str], *, run_id: str, file_id: str, at: datetime
+    ) -> None:
+        """These records are absent from a full snapshot."""
+        if not record_keys:
+            return
+        t = self._t
+        await self._session.execute(
+            update(t)
+            .where(t.c.source == source, t.c.record_key.in_(list(record_keys)))
+            .values(removed=True, run_id=run_id, file_id=file_id, row=0, updated_at=at)
+        )

@@ -1,0 +1,106 @@
+"""ingest's tables (the migration in migrations/versions creates the same)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+)
+
+from mimamori.kit.db import BigKey
+
+
+def delivered_file_columns() -> list[Any]:
+    """One delivery: the bytes are kept by SHA-256 (stored once however often they come)."""
+    return [
+        Column("id", String(36), primary_key=True),
+        Column("name", String(200), nullable=False),
+        Column("source", String(40), nullable=False),
+        Column("month", String(6), nullable=False),
+        Column("sha256", String(64), nullable=False),
+        Column("size", BigInteger, nullable=False),
+        Column("received_at", DateTime(timezone=True), nullable=False),
+        Column("received_by", String(200), nullable=False, server_default=""),
+        Column("accepted_at", DateTime(timezone=True), nullable=True),
+    ]
+
+
+def load_run_columns() -> list[Any]:
+    """One attempt to load one delivered file."""
+    return [
+        Column("id", String(36), primary_key=True),
+        Column("file_id", String(36), ForeignKey("delivered_files.id"), nullable=False),
+        Column("status", String(20), nullable=False),
+        Column("duplicate_of", String(36), nullable=True),
+        Column("total_rows", Integer, nullable=True),
+        Column("rows", Integer, nullable=False, server_default="0"),
+        Column("added", Integer, nullable=False, server_default="0"),
+        Column("changed", Integer, nullable=False, server_default="0"),
+        Column("unchanged", Integer, nullable=False, server_default="0"),
+        Column("removed", Integer, nullable=False, server_default="0"),
+        Column("quarantined", Integer, nullable=False, server_default="0"),
+        Column("progress", Float, nullable=False, server_default="0"),
+        Column("removals_withheld", Boolean, nullable=False, server_default=false()),
+        Column("requested_by", String(200), nullable=False, server_default=""),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("started_at", DateTime(timezone=True), nullable=True),
+        Column("finished_at", DateTime(timezone=True), nullable=True),
+        Column("error_code", String(60), nullable=True),
+        Column("error_message", Text, nullable=True),
+    ]
+
+
+def quarantine_columns() -> list[Any]:
+    """One problem of one quarantined row. No value is stored here: the row can be read from the kept file."""
+    return [
+        Column("id", BigKey, primary_key=True, autoincrement=True),
+        Column("run_id", String(36), ForeignKey("load_runs.id"), nullable=False),
+        Column("file_id", String(36), nullable=False),
+        Column("row", Integer, nullable=False),
+        Column("column", String(100), nullable=False),
+        Column("reason_code", String(40), nullable=False),
+        Column("reason", Text, nullable=False),
+    ]
+
+
+def source_record_columns() -> list[Any]:
+    """The accepted state per (source, record): what the next delivery is compared with."""
+    return [
+        Column("source", String(40), primary_key=True),
+        Column("record_key", String(36), primary_key=True),
+        Column("natural_key", String(200), nullable=False),
+        Column("digest", String(64), nullable=False),
+        Column("document", Text, nullable=False),
+        Column("removed", Boolean, nullable=False, server_default=false()),
+        Column("file_id", String(36), nullable=False),
+        Column("run_id", String(36), nullable=False),
+        Column("row", Integer, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    ]
+
+
+def define_tables(metadata: MetaData) -> dict[str, Table]:
+    """The service's own tables."""
+    files = Table(
+        "delivered_files",
+        metadata,
+        *delivered_file_columns(),
+        Index("ix_delivered_files_source_sha", "source", "sha256"),
+    )
+    runs = Table("load_runs", metadata, *load_run_columns(), Index("ix_load_runs_created", "created_at"))
+    quarantine = Table("quarantine", metadata, *quarantine_columns(), Index("ix_quarantine_run_row", "run_id", "row"))
+    records = Table("source_records", metadata, *source_record_columns())
+    return {"delivered_files": files, "load_runs": runs, "quarantine": quarantine, "source_records": records}

@@ -1,0 +1,491 @@
+"""ingest's handlers: receive a delivered file, load it (diffing against the accepted state), read runs.
+
+How a load keeps a file "one load" for consumers, as far as is reasonable without one giant transaction:
+1. The whole file is read once first (structure only: encoding, header, quoting, line ends, truncation).
+   A structural error rejects the run before anything is written: no state, no event, no quarantine row.
+2. The rows are then read again and applied in batches (`batch_size` rows per transaction): state rows,
+   outbox rows, quarantine rows and the run's counts commit together, so a batch is all or nothing.
+3. Removals (full snapshots) come only after every row was applied, and the file is marked accepted in the
+   last transaction. A load that fails half-way leaves the run `failed` and the file not accepted; the batches
+   already committed stay (their events are true differences against the state), and loading the file again
+   emits only what is still missing, never a spurious removal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.message import Message
+
+from mimamori.ingest.adapters.csv_reader import CsvRows, check_structure
+from mimamori.ingest.adapters.events import EventMapper, Provenance
+from mimamori.ingest.adapters.file_store import FileStore
+from mimamori.ingest.domain import delivery
+from mimamori.ingest.domain.delivery import (
+    DeliveredFile,
+    DeliveredFileName,
+    LoadRun,
+    RunStatus,
+    StructuralError,
+)
+from mimamori.ingest.domain.layout import Layout, RowIssue, check_row, key_is_usable, reason_text
+from mimamori.ingest.domain.records import Change, LoadCounts, SourceRecord, classify, natural_key
+from mimamori.ingest.service_layer.unit_of_work import IngestUnitOfWork
+from mimamori.kit.audit_trail import access_event, record_access
+from mimamori.kit.auth import AccessContext
+
+SERVICE = "ingest"
+PURPOSE = "system_operation"
+REMOVAL_PAGE = 5000
+PREPARE_SLICE = 100
+PREPARED_AHEAD = 4  # batches checked ahead of the one being written
+
+log = logging.getLogger("mimamori.ingest")
+
+
+def utcnow() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Loading:
+    """What loading needs: the unit of work, the kept files, the layouts and their event mappers."""
+
+    uow: Callable[[], IngestUnitOfWork]
+    store: FileStore
+    layouts: Mapping[str, Layout]
+    mappers: Mapping[str, EventMapper]
+    municipality: str
+    batch_size: int = 1000
+
+
+class RunNotFound(LookupError):
+    """No load run with this id."""
+
+
+def layout_for(file_name: str, layouts: Mapping[str, Layout]) -> tuple[DeliveredFileName, Layout]:
+    """The layout a file name claims; FileNameRejected when it names none we can load."""
+    name = DeliveredFileName.parse(file_name)
+    layout = layouts.get(name.source)
+    if layout is None:
+        raise delivery.not_supported(file_name, source=name.source)
+    if name.extension != layout.extension:
+        raise delivery.wrong_extension(file_name, source=name.source, expected=layout.extension)
+    return name, layout
+
+
+async def receive_file(
+    file_name: str,
+    *,
+    chunks: AsyncIterator[bytes],
+    loading: Loading,
+    context: AccessContext,
+    route: str,
+    max_bytes: int,
+) -> LoadRun:
+    """Keep a delivered file and queue its load; the upload is audited with it (it names no person)."""
+    name, _ = layout_for(file_name, loading.layouts)
+    stored = await loading.store.receive(chunks, max_bytes=max_bytes)
+    now = utcnow()
+    file = DeliveredFile(
+        id=str(uuid.uuid4()),
+        name=name.name,
+        source=name.source,
+        month=name.month,
+        sha256=stored.sha256,
+        size=stored.size,
+        received_at=now,
+        received_by=context.subject,
+    )
+    run_id = str(uuid.uuid4())
+    async with loading.uow() as uow:
+        await uow.files.add(file)
+        await uow.runs.add(run_id=run_id, file_id=file.id, requested_by=context.subject, created_at=now)
+        record_access(
+            uow,
+            access_event(
+                recorder=SERVICE,
+                context=context,
+                action="upload",
+                method="POST",
+                route=route,
+                status_code=202,
+            ),
+        )
+        await uow.commit()
+    log.info("file received", extra={"run_id": run_id, "source": file.source, "size": file.size})
+    return await get_run(run_id, uow=loading.uow())
+
+
+async def get_run(run_id: str, *, uow: IngestUnitOfWork) -> LoadRun:
+    """One run with its counts and progress."""
+    async with uow:
+        run = await uow.runs.get(run_id)
+    if run is None:
+        raise RunNotFound(run_id)
+    return run
+
+
+async def list_runs(*, uow: IngestUnitOfWork, limit: int, offset: int) -> tuple[list[LoadRun], int]:
+    """Runs, newest first."""
+    async with uow:
+        return await uow.runs.page(limit=limit, offset=offset)
+
+
+async def list_quarantine(
+    run_id: str, *, uow: IngestUnitOfWork, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A run's quarantined rows: row, column, reason (never the value)."""
+    async with uow:
+        if await uow.runs.get(run_id) is None:
+            raise RunNotFound(run_id)
+        return await uow.quarantine.page(run_id, limit=limit, offset=offset)
+
+
+async def resume_runs(*, uow: IngestUnitOfWork) -> list[str]:
+    """At start: a run left `running` was interrupted: fail it, queue its file again. The queue, in order."""
+    now = utcnow()
+    async with uow:
+        for run_id, file_id in await uow.runs.with_status(RunStatus.RUNNING):
+            await uow.runs.update(
+                run_id,
+                status=RunStatus.FAILED,
+                finished_at=now,
+                error_code="interrupted",
+                error_message="取込み処理が中断されました (サービス停止)。同じファイルを自動で再取込みします",
+            )
+            await uow.runs.add(run_id=str(uuid.uuid4()), file_id=file_id, requested_by="ingest", created_at=now)
+        queued = [run_id for run_id, _ in await uow.runs.with_status(RunStatus.QUEUED)]
+        await uow.commit()
+    return queued
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """Rows checked off the event loop: the valid records and the quarantine rows of the rest."""
+
+    records: list[SourceRecord] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    rows: int = 0
+    quarantined: int = 0
+
+
+class Preparation:
+    """Checks rows batch by batch; remembers the keys seen, for duplicates and (full snapshots) removals."""
+
+    def __init__(
+        self,
+        rows: Iterator[tuple[int, list[str]]],
+        *,
+        layout: Layout,
+        run: LoadRun,
+        municipality: str,
+    ):
+        self._rows = rows
+        self._layout = layout
+        self._run = run
+        self._municipality = municipality
+        self.seen: set[str] = set()
+        self.keyless = False  # a quarantined row whose key is unreadable: removals cannot be trusted
+
+    def take(self, size: int, *, into: PreparedBatch | None = None) -> PreparedBatch:
+        """The next `size` rows, checked, added to `into` or a new batch (nothing added at the end)."""
+        batch = into if into is not None else PreparedBatch()
+        size += batch.rows
+        layout, file = self._layout, self._run.file
+        for row, values in self._rows:
+            batch.rows += 1
+            issues = check_row(layout, values)
+            if not issues:
+                record = SourceRecord.of(layout, municipality=self._municipality, row=row, values=values)
+                if record.natural_key not in self.seen:
+                    self.seen.add(record.natural_key)
+                    batch.records.append(record)
+                    if batch.rows >= size:
+                        break
+                    continue
+                issues = [
+                    RowIssue(
+                        column="・".join(layout.key),
+                        code="duplicate_key",
+                        expected="「" + "・".join(layout.key) + "」",
+                    )
+                ]
+            elif key_is_usable(layout, issues):
+                self.seen.add(natural_key(layout, values))
+            else:
+                self.keyless = True
+            batch.quarantined += 1
+            batch.problems.extend(
+                {
+                    "run_id": self._run.id,
+                    "file_id": file.id,
+                    "row": row,
+                    "column": issue.column,
+                    "reason_code": issue.code,
+                    "reason": reason_text(file_name=file.name, row=row, issue=issue),
+                }
+                for issue in issues
+            )
+            if batch.rows >= size:
+                break
+        return batch
+
+    def close(self) -> None:
+        """Release the file."""
+        close = getattr(self._rows, "close", None)
+        if close is not None:
+            close()
+
+
+async def load_delivery(run_id: str, *, loading: Loading) -> LoadRun:
+    """Load one queued run to its end: succeeded (maybe as a duplicate), rejected, or failed."""
+    async with loading.uow() as uow:
+        claimed = await uow.runs.claim(run_id, at=utcnow())
+        await uow.commit()
+    run = await get_run(run_id, uow=loading.uow())
+    if not claimed:
+        return run
+    file = run.file
+    try:
+        await _load(run, loading=loading)
+    except StructuralError as error:
+        log.info("file rejected", extra={"run_id": run_id, "source": file.source, "code": error.code})
+        await _finish(run_id, loading=loading, status=RunStatus.REJECTED, error_code=error.code, message=error.message)
+    except Exception as error:
+        # Only the type: an exception's text may quote a value.
+        log.error("load failed", extra={"run_id": run_id, "source": file.source, "error": type(error).__name__})
+        await _finish(
+            run_id,
+            loading=loading,
+            status=RunStatus.FAILED,
+            error_code="load_failed",
+            message=f"ファイル「{file.name}」の取込み中にシステムエラーが発生しました。"
+            "取り込まれた分は有効ですが、ファイルは受理されていません。再送信してください",
+        )
+    return await get_run(run_id, uow=loading.uow())
+
+
+async def _finish(run_id: str, *, loading: Loading, status: RunStatus, error_code: str, message: str) -> None:
+    async with loading.uow() as uow:
+        await uow.runs.update(run_id, status=status, finished_at=utcnow(), error_code=error_code, error_message=message)
+        await uow.commit()
+
+
+async def _load(run: LoadRun, *, loading: Loading) -> None:
+    file = run.file
+    layout = loading.layouts.get(file.source)
+    if layout is None:
+        raise delivery.StructuralError(
+            "layout_not_supported", delivery.not_supported(file.name, source=file.source).message
+        )
+    async with loading.uow() as uow:
+        earlier = await uow.files.accepted_with_digest(source=file.source, sha256=file.sha256, other_than=file.id)
+        if earlier is not None:
+            now = utcnow()
+            await uow.runs.update(
+                run.id, status=RunStatus.SUCCEEDED, duplicate_of=earlier.id, progress=1.0, finished_at=now
+            )
+            await uow.files.mark_accepted(file.id, at=now)
+            await uow.commit()
+            log.info("duplicate delivery", extra={"run_id": run.id, "source": file.source})
+            return
+    path = loading.store.path(file.sha256)
+    if not path.exists():
+        raise FileNotFoundError("delivered bytes missing")
+    rows = CsvRows(lambda: path.open("rb"), layout=layout, file_name=file.name, layouts=loading.layouts)
+    total = await asyncio.to_thread(check_structure, rows, layout=layout, file_name=file.name)
+    async with loading.uow() as uow:
+        await uow.runs.update(run.id, total_rows=total)
+        await uow.commit()
+
+    counts = LoadCounts()
+    mapper = loading.mappers[layout.source]
+    provenance = Provenance(
+        source=layout.source,
+        municipality=loading.municipality,
+        file_name=file.name,
+        file_sha256=file.sha256,
+        load_run_id=run.id,
+    )
+    preparation = Preparation(iter(rows), layout=layout, run=run, municipality=loading.municipality)
+    # Batch n+1 is checked while batch n is written, on the event loop (a thread would only fight for the
+    # GIL), so Python works while the database does; checking yields every PREPARE_SLICE rows.
+    prepared: asyncio.Queue[PreparedBatch | BaseException] = asyncio.Queue(maxsize=PREPARED_AHEAD)
+    producer = asyncio.create_task(_produce(preparation, prepared, batch_size=loading.batch_size))
+    try:
+        while True:
+            batch = await prepared.get()
+            if isinstance(batch, BaseException):
+                raise batch
+            if batch.rows == 0:
+                break
+            committed = await _apply(
+                batch,
+                run=run,
+                layout=layout,
+                mapper=mapper,
+                provenance=provenance,
+                total=total,
+                withheld=preparation.keyless,
+                loading=loading,
+            )
+            counts.merge(committed)
+    finally:
+        producer.cancel()
+        with contextlib.suppress(BaseException):
+            await producer
+        preparation.close()
+
+    withheld = layout.snapshot == "full" and preparation.keyless
+    if layout.snapshot == "full" and not withheld:
+        await _remove_absent(
+            run=run,
+            layout=layout,
+            mapper=mapper,
+            provenance=provenance,
+            counts=counts,
+            seen=preparation.seen,
+            loading=loading,
+        )
+    now = utcnow()
+    async with loading.uow() as uow:
+        await uow.runs.update(
+            run.id,
+            status=RunStatus.SUCCEEDED,
+            progress=1.0,
+            finished_at=now,
+            removals_withheld=withheld,
+            **counts.as_dict(),
+        )
+        await uow.files.mark_accepted(file.id, at=now)
+        await uow.commit()
+    log.info("file loaded", extra={"run_id": run.id, "source": file.source, **counts.as_dict()})
+
+
+async def _produce(
+    preparation: Preparation, prepared: asyncio.Queue[PreparedBatch | BaseException], *, batch_size: int
+) -> None:
+    try:
+        while True:
+            batch = PreparedBatch()
+            while batch.rows < batch_size:
+                before = batch.rows
+                preparation.take(min(PREPARE_SLICE, batch_size - batch.rows), into=batch)
+                if batch.rows == before:
+                    break
+                await asyncio.sleep(0)
+            await prepared.put(batch)
+            if batch.rows == 0:
+                return
+    except Exception as error:
+        await prepared.put(error)
+
+
+async def _apply(
+    batch: PreparedBatch,
+    *,
+    run: LoadRun,
+    layout: Layout,
+    mapper: EventMapper,
+    provenance: Provenance,
+    total: int,
+    withheld: bool,
+    loading: Loading,
+) -> LoadCounts:
+    """One batch in one transaction: state, events (outbox), quarantine and the run's tally; its counts."""
+    now = utcnow()
+    tally = LoadCounts(rows=batch.rows, quarantined=batch.quarantined)
+    source, file_id, run_id = layout.source, run.file.id, run.id
+    async with loading.uow() as uow:
+        previous = await uow.records.previous(source, [r.record_key for r in batch.records])
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        published: list[tuple[Message, str]] = []
+        for record in batch.records:
+            before = previous.get(record.record_key)
+            change = classify(before, record.digest)
+            tally.count(change)
+            if change is Change.UNCHANGED:
+                continue
+            state = {
+                "natural_key": record.natural_key,
+                "digest": record.digest,
+                "document": record.document,
+                "removed": False,
+                "file_id": file_id,
+                "run_id": run_id,
+                "row": record.row,
+                "updated_at": now,
+            }
+            if before is None:
+                state["source"] = source
+                state["record_key"] = record.record_key
+                inserts.append(state)
+            else:
+                state["b_source"] = source
+                state["b_record_key"] = record.record_key
+                updates.append(state)
+            event = mapper.event(
+                values=record.values,
+                record_key=record.record_key,
+                provenance=provenance,
+                row=record.row,
+                change=change,
+            )
+            published.append((event, record.record_key))
+        uow.publish_many(published, actor=run.requested_by, purpose=PURPOSE)
+        await uow.records.insert_many(inserts)
+        await uow.records.update_many(updates)
+        await uow.quarantine.add_many(batch.problems)
+        await uow.runs.add_counts(run_id, tally.as_dict(), total=total, removals_withheld=withheld)
+        await uow.commit()
+    return tally
+
+
+async def _remove_absent(
+    *,
+    run: LoadRun,
+    layout: Layout,
+    mapper: EventMapper,
+    provenance: Provenance,
+    counts: LoadCounts,
+    seen: set[str],
+    loading: Loading,
+) -> None:
+    """Full snapshot: each accepted record whose key the delivery lacks is REMOVED (with its last values)."""
+    after = ""
+    width = len(layout.columns)
+    while True:
+        async with loading.uow() as uow:
+            page = await uow.records.present_after(layout.source, after=after, limit=REMOVAL_PAGE)
+        if not page:
+            return
+        after = page[-1][0]
+        absent = [key for key, natural in page if natural not in seen]
+        for start in range(0, len(absent), loading.batch_size):
+            chunk = absent[start : start + loading.batch_size]
+            async with loading.uow() as uow:
+                documents = await uow.records.documents(layout.source, chunk)
+                removed: list[tuple[Message, str]] = []
+                for key in chunk:
+                    _, document = documents[key]
+                    values = (json.loads(document) + [""] * width)[:width]
+                    event = mapper.event(
+                        values=values, record_key=key, change=Change.REMOVED, provenance=provenance, row=0
+                    )
+                    removed.append((event, key))
+                uow.publish_many(removed, actor=run.requested_by, purpose=PURPOSE)
+                await uow.records.mark_removed(layout.source, chunk, run_id=run.id, file_id=run.file.id, at=utcnow())
+                await uow.runs.add_counts(run.id, {"removed": len(chunk)})
+                await uow.commit()
+            counts.removed += len(chunk)

@@ -1,0 +1,156 @@
+"""Differences between deliveries, the checks of one batch, and the events records become."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from mimamori.events.ingest.v1 import person_record_pb2
+from mimamori.ingest.adapters.events import EventMapper, Provenance
+from mimamori.ingest.adapters.layouts import load_layouts
+from mimamori.ingest.domain.delivery import DeliveredFile, LoadRun, RunStatus
+from mimamori.ingest.domain.layout import Layout
+from mimamori.ingest.domain.records import Change, LoadCounts, Previous, SourceRecord, classify, record_key
+from mimamori.ingest.service_layer.handlers import Preparation
+
+MUNICIPALITY = "143669"
+
+
+@pytest.fixture(scope="module")
+def layout() -> Layout:
+    return load_layouts()["jumin"]
+
+
+def record(layout: Layout, values: list[str], row: int = 1) -> SourceRecord:
+    return SourceRecord.of(layout, municipality=MUNICIPALITY, row=row, values=values)
+
+
+def a_run() -> LoadRun:
+    now = datetime.now(UTC)
+    file = DeliveredFile(
+        id="f1",
+        name="jumin_202604.csv",
+        source="jumin",
+        month="202604",
+        sha256="0" * 64,
+        size=1,
+        received_at=now,
+    )
+    return LoadRun(id="r1", file=file, status=RunStatus.RUNNING, created_at=now)
+
+
+def test_unknown_record_is_added_known_equal_unchanged_known_different_changed(layout: Layout, jumin) -> None:
+    before = record(layout, jumin.row())
+    same = record(layout, jumin.row(), row=9)
+    moved = record(layout, jumin.row(住所="神奈川県足柄上郡開成町吉田島１番地"))
+    assert classify(None, before.digest) is Change.ADDED
+    assert classify(Previous(digest=before.digest, removed=False), same.digest) is Change.UNCHANGED
+    assert classify(Previous(digest=before.digest, removed=False), moved.digest) is Change.CHANGED
+
+
+def test_a_record_back_after_removal_is_added_again(layout: Layout, jumin) -> None:
+    back = record(layout, jumin.row())
+    assert classify(Previous(digest=back.digest, removed=True), back.digest) is Change.ADDED
+
+
+def test_digest_depends_on_every_value_but_not_on_the_row(layout: Layout, jumin) -> None:
+    base = record(layout, jumin.row())
+    assert record(layout, jumin.row(), row=500).digest == base.digest
+    for column in jumin.header[1:]:
+        changed = jumin.row(**{column: "1" if column == "支援措置" else "9"})
+        assert record(layout, changed).digest != base.digest, column
+
+
+def test_record_key_is_stable_opaque_and_scoped(layout: Layout, jumin) -> None:
+    one = record(layout, jumin.row("0000000018"))
+    again = record(layout, jumin.row("0000000018", 氏名="山田　花"))
+    assert one.record_key == again.record_key
+    assert "0000000018" not in one.record_key
+    assert one.record_key != record_key(municipality="143642", source="jumin", natural="0000000018")
+    assert one.record_key != record_key(municipality=MUNICIPALITY, source="zeimu", natural="0000000018")
+    assert one.natural_key == "0000000018"
+
+
+def test_batch_quarantines_duplicates_and_remembers_every_key_it_saw(layout: Layout, jumin) -> None:
+    rows = [
+        (1, jumin.row("0000000018")),
+        (2, jumin.row("0000000018", 氏名="山田　花")),  # the same 宛名番号 again
+        (3, jumin.row("0000000026", 続柄="長男")),  # quarantined, but its key is readable
+        (4, jumin.row("0000000034")),
+    ]
+    preparation = Preparation(iter(rows), layout=layout, run=a_run(), municipality=MUNICIPALITY)
+    batch = preparation.take(10)
+    assert [r.row for r in batch.records] == [1, 4]
+    assert [(p["row"], p["column"], p["reason_code"]) for p in batch.problems] == [
+        (2, "宛名番号", "duplicate_key"),
+        (3, "続柄", "unknown_code"),
+    ]
+    assert (batch.rows, batch.quarantined) == (4, 2)
+    assert preparation.seen == {"0000000018", "0000000026", "0000000034"}
+    assert not preparation.keyless
+    assert all(p["run_id"] == "r1" and p["file_id"] == "f1" for p in batch.problems)
+
+
+def test_an_unreadable_key_makes_removals_untrustworthy(layout: Layout, jumin) -> None:
+    rows = [(1, jumin.row("0000000018")), (2, jumin.row("00000000"))]
+    preparation = Preparation(iter(rows), layout=layout, run=a_run(), municipality=MUNICIPALITY)
+    preparation.take(10)
+    assert preparation.keyless
+
+
+def test_batches_are_cut_at_the_batch_size(layout: Layout, jumin) -> None:
+    rows = list(enumerate(jumin.town(7), start=1))
+    rows[4] = (5, jumin.row("bad"))
+    preparation = Preparation(iter(rows), layout=layout, run=a_run(), municipality=MUNICIPALITY)
+    sizes = []
+    while (batch := preparation.take(3)).rows:
+        sizes.append((batch.rows, len(batch.records), batch.quarantined))
+    assert sizes == [(3, 3, 0), (3, 2, 1), (1, 1, 0)]
+
+
+def test_counts_tally_each_change() -> None:
+    counts = LoadCounts(rows=4)
+    for change in (Change.ADDED, Change.ADDED, Change.CHANGED, Change.UNCHANGED, Change.REMOVED):
+        counts.count(change)
+    assert counts.as_dict() == {
+        "rows": 4,
+        "added": 2,
+        "changed": 1,
+        "unchanged": 1,
+        "removed": 1,
+        "quarantined": 0,
+    }
+
+
+def test_event_keeps_values_as_given_beside_parsed_dates(layout: Layout, jumin) -> None:
+    mapper = EventMapper(layout)
+    values = jumin.row("0000000018", 氏名="髙﨑　\ue000子", 生年月日="19500000", 支援措置="1", 住民日="20150612")
+    provenance = Provenance(
+        source="jumin",
+        municipality=MUNICIPALITY,
+        file_name="jumin_202604.csv",
+        file_sha256="ab" * 32,
+        load_run_id="r1",
+    )
+    rec = record(layout, values, row=12)
+    event = mapper.event(
+        values=rec.values, record_key=rec.record_key, change=Change.ADDED, provenance=provenance, row=rec.row
+    )
+    assert isinstance(event, person_record_pb2.PersonRecordReceived)
+    assert (event.atena_no, event.name, event.name_kana) == ("0000000018", "髙﨑　\ue000子", "ﾔﾏﾀﾞ ﾊﾅｺ")
+    assert (event.birth_date.raw, event.birth_date.iso) == ("19500000", "")
+    assert (event.resident_since.raw, event.resident_since.iso) == ("20150612", "2015-06-12")
+    assert event.dv_support is True
+    assert event.change == person_record_pb2.RECORD_CHANGE_ADDED
+    assert (event.provenance.row, event.provenance.file_name, event.provenance.load_run_id) == (
+        12,
+        "jumin_202604.csv",
+        "r1",
+    )
+    assert event.record_key == rec.record_key
+    removed = mapper.event(
+        values=rec.values, record_key=rec.record_key, change=Change.REMOVED, provenance=provenance, row=0
+    )
+    assert removed.change == person_record_pb2.RECORD_CHANGE_REMOVED
+    assert removed.dv_support is True and removed.provenance.row == 0
