@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import text
@@ -51,5 +52,6 @@ def create_messaging_tables(op: Any) -> None:
     from mimamori.kit.unit_of_work import inbox_columns
 
     op.create_table("outbox", *outbox_columns())
-    op.create_index("ix_outbox_unsent", "outbox", ["sent_at", "seq"])
+    unsent = sa.text("sent_at IS NULL")
+    op.create_index("ix_outbox_unsent", "outbox", ["seq"], postgresql_where=unsent, sqlite_where=unsent)
     op.create_table("processed_messages", *inbox_columns())

@@ -52,7 +52,11 @@ def outbox_columns() -> list[Any]:
 
 def outbox_table(metadata: MetaData) -> Table:
     """The outbox table in a service's metadata."""
-    return Table("outbox", metadata, *outbox_columns(), Index("ix_outbox_unsent", "sent_at", "seq"))
+    table = Table("outbox", metadata, *outbox_columns())
+    # Partial: only unsent rows, so the relay's scan costs what is pending, not what was ever sent.
+    unsent = table.c.sent_at.is_(None)
+    Index("ix_outbox_unsent", table.c.seq, postgresql_where=unsent, sqlite_where=unsent)
+    return table
 
 
 def envelope_row(envelope: Envelope) -> dict[str, Any]:
@@ -85,6 +89,7 @@ class Outbox:
         bus: EventBus,
         poll_seconds: float = 1.0,
         batch_size: int = 500,
+        linger_seconds: float = 0.0,
     ) -> None:
         self.table = table
         self._sessions = sessions
@@ -93,18 +98,36 @@ class Outbox:
         self._batch = batch_size
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._linger = linger_seconds
+        self._lingering: asyncio.TimerHandle | None = None
 
     def notify(self) -> None:
-        """Something was committed: relay now."""
+        """Something was committed: relay now, or after `linger_seconds` so one relay takes many rows."""
+        if self._linger <= 0:
+            self._wake.set()
+        elif self._lingering is None:
+            self._lingering = asyncio.get_running_loop().call_later(self._linger, self._linger_over)
+
+    def _linger_over(self) -> None:
+        self._lingering = None
         self._wake.set()
 
     async def start(self) -> None:
         """Start the relay task."""
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"outbox:{self.table.fullname}")
 
     async def stop(self) -> None:
         """Stop relaying (unsent rows stay for the next start)."""
         if self._task is not None:
+            # The flag as well as the cancel: on Python 3.11 asyncio.wait_for can swallow a cancellation that
+            # arrives as its timeout fires, and the relay would then run on (and stop() wait) forever.
+            self._stopping = True
+            if self._lingering is not None:
+                self._lingering.cancel()
+                self._lingering = None
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -143,10 +166,11 @@ class Outbox:
 
     async def _run(self) -> None:
         delay = 0.05
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
-                while await self.relay_once():
+                # A full batch may have more behind it; rows committed meanwhile wake us again (notify).
+                while await self.relay_once() >= self._batch:
                     pass
                 delay = 0.05
             except asyncio.CancelledError:
