@@ -22,7 +22,7 @@ def access_event(
     method: str,
     route: str,
     person_ids: Iterable[str] = (),
-    outcome: int = access_pb2.OUTCOME_ALLOWED,
+    outcome: access_pb2.Outcome.ValueType = access_pb2.OUTCOME_ALLOWED,
     status_code: int = 200,
     reason: str = "",
 ) -> access_pb2.AccessRecorded:
@@ -39,7 +39,7 @@ def access_event(
         method=method,
         route=route,
         person_ids=sorted(set(person_ids)),
-        outcome=outcome,  # type: ignore[arg-type]
+        outcome=outcome,
         reason=reason,
         trace_id=current_trace_id(),
         decision_id=context.decision_id,

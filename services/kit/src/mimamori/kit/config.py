@@ -24,6 +24,7 @@ class PlatformSettings(BaseSettings):
         description="PostgreSQL URL (postgresql+asyncpg://...) for distributed mode; None = SQLite per service",
     )
     kafka_bootstrap: str | None = Field(default=None, description="Kafka bootstrap servers; None = in-process bus")
+    kafka_namespace: str = Field(default="", description="prefix of every topic and consumer group (shared clusters)")
     context_public_key: str | None = Field(default=None, description="PEM of the gateway's context-signing key")
     context_private_key: str | None = Field(default=None, description="PEM; only the gateway holds it")
     context_public_key_file: Path | None = Field(default=None, description="file holding context_public_key")

@@ -81,7 +81,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         # Only locations and messages: the offending input may be personal data.
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
         problem = Problem(status=422, code="validation_error", extra={"errors": errors})
         return problem_response(problem, request.url.path)
 

@@ -85,9 +85,13 @@ class TraceIdFilter(logging.Filter):
         return True
 
 
+class _LogHandler(logging.StreamHandler[Any]):
+    """The handler `setup_logging` installs, told apart so that a second call replaces it."""
+
+
 def setup_logging(level: str = "INFO", stream: Any = None) -> None:
     """JSON logs on stderr carrying trace ids. Log messages are constants; values go in `extra`, never personal data."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _LogHandler(stream or sys.stderr)
     handler.setFormatter(
         JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(trace_id)s %(span_id)s",
@@ -97,10 +101,12 @@ def setup_logging(level: str = "INFO", stream: Any = None) -> None:
     handler.addFilter(TraceIdFilter())
     root = logging.getLogger()
     for existing in list(root.handlers):
-        if getattr(existing, "_mimamori", False):
+        if isinstance(existing, _LogHandler):
             root.removeHandler(existing)
-    handler._mimamori = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    # Access logs carry concrete paths, which may hold identifiers: our own middleware logs route templates.
+    # Request logs of servers and clients carry concrete paths and query strings, which may hold identifiers
+    # (a 宛名番号 in a search): only our own middleware, with route templates, speaks of requests.
     logging.getLogger("uvicorn.access").disabled = True
+    for chatty in ("httpx", "httpcore", "aiohttp.access", "aiohttp.client"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -37,12 +37,15 @@ class KafkaBus:
         bootstrap: str,
         client_id: str,
         create_topics: bool = True,
+        namespace: str = "",
         partitions: int = 3,
         linger_ms: int = 1,
     ) -> None:
         self._bootstrap = bootstrap
         self._client_id = client_id
         self._create_topics = create_topics
+        # Prefixed to every topic and consumer group: several deployments (or test runs) can share one cluster.
+        self._namespace = namespace
         self._partitions = partitions
         self._linger_ms = linger_ms
         self._subscriptions: list[Subscription] = []
@@ -87,7 +90,7 @@ class KafkaBus:
     async def ensure_topics(self, topics: set[str]) -> None:
         """Create the topics that do not exist yet (development and tests; production topics are deployed)."""
         if topics:
-            await asyncio.to_thread(self._create, sorted(topics))
+            await asyncio.to_thread(self._create, sorted(self._namespace + t for t in topics))
 
     def _create(self, topics: list[str]) -> None:
         admin = KafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-admin")
@@ -133,7 +136,7 @@ class KafkaBus:
         def send_all() -> None:
             for envelope, future in zip(envelopes, futures, strict=True):
                 sent = producer.send(
-                    envelope.topic,
+                    self._namespace + envelope.topic,
                     value=envelope.payload,
                     key=envelope.key.encode(),
                     headers=envelope.headers(),
@@ -157,9 +160,7 @@ class KafkaBus:
                 if assignment is None:
                     lag[group] = -1
                     continue
-                lag[group] = sum(
-                    max(0, self._ends.get(tp, 0) - self._handled.get((group, tp), 0)) for tp in assignment
-                )
+                lag[group] = sum(max(0, self._ends.get(tp, 0) - self._handled.get((group, tp), 0)) for tp in assignment)
             return lag
 
     def _advance(self, offsets: dict[Any, int], key: Any, offset: int) -> None:
@@ -197,10 +198,10 @@ class KafkaBus:
         loop = self._loop
         assert loop is not None
         consumer = KafkaConsumer(
-            *subscription.topics,
+            *(self._namespace + t for t in subscription.topics),
             bootstrap_servers=self._bootstrap,
             client_id=f"{self._client_id}-{subscription.group}",
-            group_id=subscription.group,
+            group_id=self._namespace + subscription.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=500,
@@ -212,7 +213,7 @@ class KafkaBus:
             # Know the partitions before the first join: a group leader that assigns without them gives itself
             # nothing, and a missed metadata change would leave it idle until the next metadata refresh.
             for topic in subscription.topics:
-                consumer.partitions_for_topic(topic)
+                consumer.partitions_for_topic(self._namespace + topic)
             while not self._stopping.is_set():
                 batch = consumer.poll(timeout_ms=100)
                 for tp, records in batch.items():
@@ -246,7 +247,7 @@ class KafkaBus:
                 positions.append(index)
                 envelopes.append(
                     Envelope.from_headers(
-                        topic=record.topic,
+                        topic=record.topic.removeprefix(self._namespace),
                         key=(record.key or b"").decode(),
                         payload=record.value or b"",
                         headers=list(record.headers or []),
@@ -255,7 +256,11 @@ class KafkaBus:
             except (ValueError, UnicodeDecodeError):
                 positions.pop()
                 unknown = Envelope(
-                    topic=record.topic, key="", type="unknown", source="unknown", payload=record.value or b"",
+                    topic=record.topic.removeprefix(self._namespace),
+                    key="",
+                    type="unknown",
+                    source="unknown",
+                    payload=record.value or b"",
                     municipality="",
                 )
                 poison.append(unknown.dead_lettered("poison:not_a_cloudevent"))

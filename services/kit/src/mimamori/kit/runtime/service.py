@@ -33,6 +33,7 @@ class ServiceModule(ABC):
     dependencies: tuple[str, ...] = ()
     port: int
     migrations: str  # "mimamori.<name>:migrations"
+    outbox_linger: float = 0.0  # seconds the relay waits after a commit, to take more rows at once
 
     def __init__(self) -> None:
         self.metadata = MetaData()
@@ -79,6 +80,7 @@ class ServiceModule(ABC):
             sessions=self.sessions,
             bus=platform.bus,
             poll_seconds=platform.settings.outbox_poll_seconds,
+            linger_seconds=self.outbox_linger,
         )
         self._app = await self.bootstrap(platform)
         platform.apps[self.name] = self._app
