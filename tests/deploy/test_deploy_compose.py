@@ -70,7 +70,10 @@ def test_gateway_knows_every_upstream_and_the_realm(compose: dict[str, Any]) -> 
     variables = env(compose["services"]["gateway"])
     upstreams = json.loads(variables["MIMAMORI_GATEWAY_UPSTREAMS"])
     assert upstreams == {name: f"http://{name}:{MODULES[name].port}" for name in SERVICES}
-    assert variables["MIMAMORI_GATEWAY_OIDC_ISSUER"].endswith("/realms/mimamori")
+    assert variables["MIMAMORI_GATEWAY_ISSUER"] == "http://keycloak:8080/realms/mimamori"
+    assert variables["MIMAMORI_GATEWAY_AUDIENCE"] == "mimamori"
+    keycloak = compose["services"]["keycloak"]["command"]
+    assert "--hostname=http://keycloak:8080" in keycloak and "--import-realm" in keycloak
     assert "MIMAMORI_CONTEXT_PRIVATE_KEY_FILE" in variables
     for name in SERVICES:
         assert "MIMAMORI_CONTEXT_PRIVATE_KEY_FILE" not in env(compose["services"][name])
@@ -93,3 +96,10 @@ def test_collector_exports_traces_to_jaeger(compose: dict[str, Any]) -> None:
     assert config["service"]["pipelines"]["traces"]["exporters"] == ["otlp/jaeger"]
     assert config["exporters"]["otlp/jaeger"]["endpoint"].startswith("jaeger:")
     assert "jaeger" in compose["services"]
+
+
+def test_realm_users_work_in_the_same_units_as_the_development_issuer() -> None:
+    from mimamori.gateway.adapters.dev_issuer import ORG_UNITS
+
+    realm = json.loads((ROOT / "deploy/keycloak/mimamori-realm.json").read_text())
+    assert {u["realmRoles"][0]: u["attributes"]["org_unit"][0] for u in realm["users"]} == ORG_UNITS

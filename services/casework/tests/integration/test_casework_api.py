@@ -58,7 +58,11 @@ async def test_observation_written_is_read_back_and_both_accesses_are_audited(ru
     person_id = str(uuid.uuid4())
     await runtime.platform.bus.publish([linked(person_id)])
     await runtime.wait_idle()
-    body = {"category": "家庭訪問", "text": "母親と面談。生活は落ち着いている。", "observed_on": date.today().isoformat()}
+    body = {
+        "category": "家庭訪問",
+        "text": "母親と面談。生活は落ち着いている。",
+        "observed_on": date.today().isoformat(),
+    }
     async with client(runtime) as http:
         created = await http.post(f"/v1/persons/{person_id}/observations", json=body, headers=headers(runtime))
         assert created.status_code == 201, created.text

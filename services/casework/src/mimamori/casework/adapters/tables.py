@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import true, Boolean, Column, Date, DateTime, Index, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, DateTime, Index, MetaData, String, Table, Text, true
 
 
 def define_tables(metadata: MetaData) -> dict[str, Table]:

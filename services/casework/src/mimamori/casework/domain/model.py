@@ -44,7 +44,14 @@ class Observation:
 
     @classmethod
     def record(
-        cls, *, person_id: str, category: ObservationCategory, text: str, observed_on: date, recorded_by: str, today: date
+        cls,
+        *,
+        person_id: str,
+        category: ObservationCategory,
+        text: str,
+        observed_on: date,
+        recorded_by: str,
+        today: date,
     ) -> Observation:
         """A new observation, checked: text present and bounded, not dated in the future."""
         stripped = text.strip()

@@ -15,7 +15,7 @@ from mimamori.kit.auth import AccessContext, require
 from mimamori.kit.problems import Problem
 
 PURPOSES = ("case_support",)
-ROLES = ("caseworker", "public_health_nurse", "midwife", "childcare_worker", "school_social_worker", "supervisor")
+ROLES = ("caseworker", "public_health_nurse", "midwife", "childcare_worker", "school_social_worker", "team_leader")
 ROUTE = "/v1/persons/{person_id}/observations"
 
 router = APIRouter(prefix="/v1/persons/{person_id}/observations", tags=["見守り情報"])

@@ -1,0 +1,3 @@
+from mimamori.kit.migrations import run_env
+
+run_env()
