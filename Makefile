@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY_SOURCES := services gateway tools/synthtown/src scripts tests bench
+# mypy --strict: the kit and every service's pure domain package (the gateway's included)
+TYPED_SOURCES = services/kit/src/mimamori/kit $(wildcard services/*/src/mimamori/*/domain gateway/src/mimamori/*/domain)
 
 .PHONY: run test test-fast lint proto proto-check bench uv sync distributed clean
 
@@ -25,7 +27,7 @@ test-fast: sync
 
 lint: sync proto-check
 	@$(UV) run ruff check $(PY_SOURCES)
-	@$(UV) run mypy --strict services/kit/src/mimamori/kit $$(ls -d services/*/src/mimamori/*/domain gateway/src/mimamori/gateway/domain 2>/dev/null)
+	@$(UV) run mypy --strict $(TYPED_SOURCES)
 	@$(UV) run lint-imports
 
 proto: sync

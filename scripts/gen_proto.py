@@ -30,11 +30,14 @@ def generate(out: Path) -> None:
     (out / "mimamori" / "events" / "__init__.py").write_text("")
 
 
+def sources(tree: Path) -> set[Path]:
+    """The files of a generated tree, relative to it; bytecode caches left by imports are not part of it."""
+    return {p.relative_to(tree) for p in tree.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+
+
 def differences(a: Path, b: Path) -> list[str]:
     """Relative paths that differ between two generated trees."""
-    names = {p.relative_to(a) for p in a.rglob("*") if p.is_file()} | {
-        p.relative_to(b) for p in b.rglob("*") if p.is_file()
-    }
+    names = sources(a) | sources(b)
     return sorted(
         str(n) for n in names if not ((a / n).exists() and (b / n).exists() and filecmp.cmp(a / n, b / n, False))
     )

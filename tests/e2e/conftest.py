@@ -107,7 +107,9 @@ class Slice:
         run_id = upload.json()["id"]
 
         async def run_done() -> dict[str, Any] | None:
-            r = await self.call("GET", f"/api/ingest/v1/load-runs/{run_id}", user="data_officer1", purpose="system_operation")
+            r = await self.call(
+                "GET", f"/api/ingest/v1/load-runs/{run_id}", user="data_officer1", purpose="system_operation"
+            )
             body: dict[str, Any] = r.json()
             return body if body["status"] in ("succeeded", "failed", "rejected") else None
 
@@ -116,7 +118,11 @@ class Slice:
 
         async def person(atena: str) -> str | None:
             r = await self.call(
-                "GET", "/api/identity/v1/persons", user="caseworker1", purpose="case_support", params={"atena_no": atena}
+                "GET",
+                "/api/identity/v1/persons",
+                user="caseworker1",
+                purpose="case_support",
+                params={"atena_no": atena},
             )
             assert r.status_code == 200, r.text
             items = r.json()["items"]
@@ -133,9 +139,11 @@ class Slice:
                 purpose="early_detection",
                 params={"month": MONTH},
             )
-            return r.json() if r.status_code == 200 else None
+            # The household arrives member by member (eventually consistent): wait for the parent's arrival.
+            body: dict[str, Any] = r.json() if r.status_code == 200 else {}
+            return body if outcome.parent_id in body.get("parents", []) else None
 
-        outcome.child_view = await eventually(child_view, what="risk's read model of the child")
+        outcome.child_view = await eventually(child_view, what="risk's read model of the child and parent")
 
         async def known_to_casework() -> bool:
             r = await self.call(
@@ -160,7 +168,10 @@ class Slice:
         )
         outcome.statuses["create"] = created.status_code
         read = await self.call(
-            "GET", f"/api/casework/v1/persons/{outcome.child_id}/observations", user="caseworker1", purpose="case_support"
+            "GET",
+            f"/api/casework/v1/persons/{outcome.child_id}/observations",
+            user="caseworker1",
+            purpose="case_support",
         )
         outcome.statuses["read"] = read.status_code
         outcome.observation = read.json()["items"][0] if read.status_code == 200 and read.json()["items"] else {}

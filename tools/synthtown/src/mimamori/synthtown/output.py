@@ -9,10 +9,11 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 
-from mimamori.synthtown.layouts import SourceLayout
-from mimamori.synthtown.model import Cell
 from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
+
+from mimamori.synthtown.layouts import SourceLayout
+from mimamori.synthtown.model import Cell
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 

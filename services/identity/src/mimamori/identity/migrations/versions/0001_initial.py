@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 
-def _text(name: str, length: int | None = None) -> sa.Column:
+def _text(name: str, length: int | None = None) -> sa.Column[str]:
     return sa.Column(name, sa.String(length) if length else sa.Text, nullable=False)
 
 

@@ -1,0 +1,133 @@
+"""The distributed form on this machine for tests and benchmarks: every module its own process on PostgreSQL
+(a schema and a role each) and Kafka, the gateway forwarding over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from mimamori.kit.auth import generate_signing_key
+from mimamori.kit.provisioning import provision_service
+
+SERVICES = ("audit", "ingest", "identity", "risk", "casework")
+MIMAMORI = str(Path(sys.executable).with_name("mimamori"))
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where the started modules listen, and the gateway's context key (to call services directly)."""
+
+    ports: dict[str, int]
+    private_key_pem: bytes
+    logs: Path
+
+    def url(self, name: str) -> str:
+        """Base URL of one module."""
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+
+def free_port() -> int:
+    """A port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _tail(log: Path) -> str:
+    text = await asyncio.to_thread(log.read_text, errors="replace")
+    return text[-3000:]
+
+
+async def _healthy(url: str, process: asyncio.subprocess.Process, log: Path, *, within: float) -> None:
+    async with httpx.AsyncClient(timeout=2) as http:
+        for _ in range(int(within / 0.25)):
+            if process.returncode is not None:
+                raise RuntimeError(f"{log.stem} exited:\n{await _tail(log)}")
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"{url}/healthz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.25)
+    raise RuntimeError(f"{log.stem} did not come up:\n{await _tail(log)}")
+
+
+@contextlib.asynccontextmanager
+async def distributed(
+    *,
+    admin_url: str,
+    kafka_bootstrap: str,
+    namespace: str,
+    directory: Path,
+    extra_env: dict[str, str] | None = None,
+    within: float = 90.0,
+) -> AsyncIterator[Deployment]:
+    """Provision, start every module as `mimamori run --target X`, wait until healthy, stop them after."""
+    key = generate_signing_key()
+    private_pem = key.as_pem(private=True)
+    (directory / "context.key").write_bytes(private_pem)
+    (directory / "context.pub").write_bytes(key.as_pem(private=False))
+    ports = {name: free_port() for name in (*SERVICES, "gateway")}
+    common = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MIMAMORI_")},
+        "MIMAMORI_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "MIMAMORI_KAFKA_NAMESPACE": namespace,
+        "MIMAMORI_INGEST_SEED_DEMO": "false",
+        "MIMAMORI_OUTBOX_POLL_SECONDS": "0.2",
+        "MIMAMORI_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
+    }
+    processes: list[asyncio.subprocess.Process] = []
+    try:
+        for name in (*SERVICES, "gateway"):
+            password = f"{name}-{namespace.strip('.')}"
+            env = {
+                **common,
+                "MIMAMORI_DATABASE_URL": await provision_service(admin_url=admin_url, service=name, password=password),
+                "MIMAMORI_DATA_DIR": str(directory / name),
+                "MIMAMORI_CONTEXT_PUBLIC_KEY_FILE": str(directory / "context.pub"),
+            }
+            if name == "gateway":
+                env |= {
+                    "MIMAMORI_CONTEXT_PRIVATE_KEY_FILE": str(directory / "context.key"),
+                    "MIMAMORI_GATEWAY_UPSTREAMS": json.dumps({s: f"http://127.0.0.1:{ports[s]}" for s in SERVICES}),
+                    "MIMAMORI_GATEWAY_DEV_ISSUER_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
+                }
+            log = await asyncio.to_thread((directory / f"{name}.log").open, "wb")
+            try:
+                processes.append(
+                    await asyncio.create_subprocess_exec(
+                        MIMAMORI,
+                        "run",
+                        "--target",
+                        name,
+                        "--port",
+                        str(ports[name]),
+                        env=env,
+                        stdout=log,
+                        stderr=asyncio.subprocess.STDOUT,
+                    )
+                )
+            finally:
+                log.close()
+        for name, process in zip((*SERVICES, "gateway"), processes, strict=True):
+            await _healthy(f"http://127.0.0.1:{ports[name]}", process, directory / f"{name}.log", within=within)
+        yield Deployment(ports=ports, private_key_pem=private_pem, logs=directory)
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.terminate()
+        for process in processes:
+            try:
+                await asyncio.wait_for(process.wait(), timeout=20)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
