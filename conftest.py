@@ -52,3 +52,12 @@ def unique() -> str:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     servers.stop_containers()
+    if not servers.integration_required():
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped:
+        # CI must not pass by skipping: every test runs against the real servers, or the run fails.
+        names = ", ".join(getattr(report, "nodeid", "?") for report in skipped[:10])
+        reporter.write_line(f"FAILED: {len(skipped)} test(s) skipped while {servers.REQUIRED}=1: {names}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -66,8 +66,10 @@ class GatewayModule(ServiceModule):
         if self.gateway is not None:
             await self.gateway.close()
 
-    def banner(self, url: str) -> str:
-        """What `mimamori run` prints at start: where the API is and how to make a first request."""
+    def banner(self, url: str, hints: dict[str, str] | None = None) -> str:
+        """What `mimamori run` prints at start: where the API is and how to make a first request.
+
+        `hints` come from other modules (e.g. ingest's demo child, `atena_no`) through the runtime."""
         base = url.rstrip("/")
         lines = [f"Mimamori API gateway: {base}  (API description: {base}/openapi.json)"]
         issuer = self.gateway.dev_issuer if self.gateway is not None else None
@@ -89,10 +91,33 @@ class GatewayModule(ServiceModule):
             f"  TOKEN=$(curl -s -X POST {token} \\",
             "      -d grant_type=password -d username=caseworker1 -d password=demo \\",
             "      | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+        ]
+        atena = (hints or {}).get("atena_no")
+        if atena:
+            lines += ["", f"A demo child of the synthetic town has 宛名番号 {atena}:", f"  ATENA={atena}"]
+        else:
+            lines += ["", "ATENA = a 10-digit 宛名番号 of a resident:"]
+        auth = '-H "Authorization: Bearer $TOKEN" -H "X-Purpose: case_support"'
+        auditor = '-H "Authorization: Bearer $AUDITOR" -H "X-Purpose: audit_disclosure"'
+        observations = f"{base}/api/casework/v1/persons/$PERSON/observations"
+        lines += [
             "",
-            "Search a person by 宛名番号 for 個別ケース支援 (ATENA = a 10-digit 宛名番号):",
-            '  curl -s -H "Authorization: Bearer $TOKEN" -H "X-Purpose: case_support" \\',
-            f'      "{base}/api/identity/v1/persons?atena_no=$ATENA"',
+            "Find the person for 個別ケース支援 (case_support):",
+            f'  PERSON=$(curl -s {auth} "{base}/api/identity/v1/persons?atena_no=$ATENA" \\',
+            "      | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"items\"][0][\"id\"])')",
+            "",
+            "Record a 見守り情報 about them, then read it back:",
+            f"  curl -s -X POST {auth} -H 'Content-Type: application/json' \\",
+            "      -d '{\"category\": \"家庭訪問\", \"text\": \"母親と面談。\", "
+            "\"observed_on\": \"'$(date +%F)'\"}' \\",
+            f'      "{observations}"',
+            f'  curl -s {auth} "{observations}"',
+            "",
+            "Every access is in the audit ledger: as auditor1 (purpose audit_disclosure), verify it:",
+            f"  AUDITOR=$(curl -s -X POST {token} -d grant_type=password -d username=auditor1 -d password=demo \\",
+            "      | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+            f'  curl -s {auditor} {base}/api/audit/v1/verify',
+            f'  curl -s {auditor} "{base}/api/audit/v1/entries?limit=20"',
         ]
         return "\n".join(lines)
 

@@ -108,5 +108,5 @@ def setup_logging(level: str = "INFO", stream: Any = None) -> None:
     # Request logs of servers and clients carry concrete paths and query strings, which may hold identifiers
     # (a 宛名番号 in a search): only our own middleware, with route templates, speaks of requests.
     logging.getLogger("uvicorn.access").disabled = True
-    for chatty in ("httpx", "httpcore", "aiohttp.access", "aiohttp.client"):
+    for chatty in ("httpx", "httpcore", "aiohttp.access", "aiohttp.client", "alembic.runtime.migration"):
         logging.getLogger(chatty).setLevel(logging.WARNING)

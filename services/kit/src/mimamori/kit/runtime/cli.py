@@ -70,7 +70,14 @@ async def _serve(*, target: str, settings: PlatformSettings, host: str, port: in
         )
         banner = getattr(module, "banner", None)
         if callable(banner):
-            click.echo(banner(f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{bind_port}"))
+            hints = {}
+            for other in runtime.modules:
+                demo_hint = getattr(other, "demo_hint", None)
+                hint = demo_hint() if callable(demo_hint) else None
+                if hint:
+                    hints["atena_no"] = hint
+            shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+            click.echo(banner(f"http://{shown}:{bind_port}", hints))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))

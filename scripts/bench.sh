@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make bench`: the speed targets, measured on real PostgreSQL and Kafka; numbers go to bench/results/*.json.
+# Uses the servers named by MIMAMORI_TEST_* when set, else starts local ones (deploy/local) on ports of its own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+UV=${UV:-$(command -v uv || echo "$HOME/.local/bin/uv")}
+export PG_PORT=${BENCH_PG_PORT:-25433} KAFKA_PORT=${BENCH_KAFKA_PORT:-29093}
+export MIMAMORI_STATE_DIR=${BENCH_STATE_DIR:-/tmp/mimamori-bench}
+started=()
+cleanup() { for s in "${started[@]:-}"; do [ -n "$s" ] && bash "deploy/local/$s.sh" stop >/dev/null 2>&1 || true; done; }
+trap cleanup EXIT
+if [ -z "${MIMAMORI_TEST_DATABASE_URL:-}" ]; then bash deploy/local/postgres.sh start && started+=(postgres); fi
+if [ -z "${MIMAMORI_TEST_KAFKA_BOOTSTRAP:-}" ]; then
+  bash deploy/local/kafka.sh fetch && bash deploy/local/kafka.sh start && started+=(kafka)
+fi
+if [ ${#started[@]} -gt 0 ]; then eval "$(bash deploy/local/env.sh)"; fi
+mkdir -p bench/results
+echo "== event: outbox -> Kafka -> committed effect (1,000 events/s)"
+"$UV" run --no-sync python bench/event_latency.py --rate 1000 --seconds 20 --out bench/results/event_latency.json
+echo "== gateway: authenticated point read, audit included (300 requests/s), and the hop"
+"$UV" run --no-sync python bench/gateway_latency.py --rate 300 --seconds 20 --out bench/results/gateway_latency.json
+echo "results in bench/results/"
