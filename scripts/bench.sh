@@ -16,7 +16,7 @@ fi
 if [ ${#started[@]} -gt 0 ]; then eval "$(bash deploy/local/env.sh)"; fi
 mkdir -p bench/results
 echo "== event: outbox -> Kafka -> committed effect (1,000 events/s)"
-"$UV" run --no-sync python bench/event_latency.py --rate 1000 --seconds 20 --out bench/results/event_latency.json
+"$UV" run --no-sync python bench/event_latency.py --rate 1000 --seconds 20 --per-tx 10 --out bench/results/event_latency.json
 echo "== gateway: authenticated point read, audit included (300 requests/s), and the hop"
-"$UV" run --no-sync python bench/gateway_latency.py --rate 300 --seconds 20 --out bench/results/gateway_latency.json
+"$UV" run --no-sync python bench/gateway_latency.py --rates 30,100,300 --seconds 15 --out bench/results/gateway_latency.json
 echo "results in bench/results/"

@@ -93,7 +93,11 @@ async def deliver_batch(
                 )
                 await asyncio.sleep(transient_delay)
                 transient_delay = min(transient_delay * 2, MAX_TRANSIENT_DELAY)
-            except Exception:
+            except Exception as exc:
+                log.warning(
+                    "batch failed, delivering one by one",
+                    extra={"group": subscription.group, "size": len(envelopes), "error": type(exc).__name__},
+                )
                 break
     for handled, envelope in enumerate(envelopes):
         if not await deliver(subscription, envelope, dead_letter=dead_letter, stopping=stopping):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from typing import TypeVar
 
 from google.protobuf.message import DecodeError, Message
@@ -18,6 +18,7 @@ from mimamori.kit.unit_of_work import UnitOfWork
 
 U = TypeVar("U", bound=UnitOfWork)
 EventHandler = Callable[[Message, Envelope, U], Awaitable[None]]
+ManyHandler = Callable[[Sequence[tuple[Message, Envelope]], U], Awaitable[None]]
 
 
 def idempotent(*, group: str, uow: Callable[[], U], handle: EventHandler[U]) -> Handler:
@@ -44,36 +45,70 @@ def idempotent(*, group: str, uow: Callable[[], U], handle: EventHandler[U]) -> 
     return consume
 
 
-def idempotent_batch(*, group: str, uow: Callable[[], U], handle: EventHandler[U]) -> BatchHandler:
-    """Like `idempotent`, for consecutive events of one partition in one transaction (one span per event)."""
+def idempotent_batch(
+    *,
+    group: str,
+    uow: Callable[[], U],
+    handle: EventHandler[U] | None = None,
+    handle_many: ManyHandler[U] | None = None,
+) -> BatchHandler:
+    """Like `idempotent`, for consecutive events of one partition in one transaction (one span per event).
+
+    With `handle_many`, the events not yet processed go to one call, so a projection can write them together
+    (one statement for the batch instead of one round trip per event)."""
+    if (handle is None) == (handle_many is None):
+        raise ValueError("give exactly one of handle and handle_many")
 
     async def consume(envelopes: Sequence[Envelope]) -> None:
         decoded = [(envelope, _decode(envelope)) for envelope in envelopes]
         async with uow() as unit:
             done = await unit.processed_among(group, [e.id for e in envelopes])
-            fresh: list[str] = []
+            fresh: list[tuple[Message, Envelope]] = []
             for envelope, message in decoded:
-                if envelope.id in done:
-                    continue
-                done.add(envelope.id)
-                with _span(envelope, group):
-                    await handle(message, envelope, unit)
-                fresh.append(envelope.id)
-            await unit.mark_processed_many(group, fresh)
+                if envelope.id not in done:
+                    done.add(envelope.id)
+                    fresh.append((message, envelope))
+            if handle_many is not None:
+                with ExitStack() as spans:
+                    for _, envelope in fresh:
+                        spans.enter_context(_span(envelope, group))
+                    await handle_many(fresh, unit)
+            elif handle is not None:
+                for message, envelope in fresh:
+                    with _span(envelope, group):
+                        await handle(message, envelope, unit)
+            await unit.mark_processed_many(group, [envelope.id for _, envelope in fresh])
             await unit.commit()
 
     return consume
 
 
 def subscription(
-    *, group: str, topics: Sequence[str], uow: Callable[[], U], handle: EventHandler[U], retries: int = 3
+    *,
+    group: str,
+    topics: Sequence[str],
+    uow: Callable[[], U],
+    handle: EventHandler[U] | None = None,
+    handle_many: ManyHandler[U] | None = None,
+    retries: int = 3,
 ) -> Subscription:
     """An idempotent subscription that handles a partition's pending events in batches, one by one on failure."""
+    if handle is None and handle_many is not None:
+        many = handle_many
+
+        async def one(message: Message, envelope: Envelope, unit: U) -> None:
+            await many([(message, envelope)], unit)
+
+        single: EventHandler[U] = one
+    elif handle is not None:
+        single = handle
+    else:
+        raise ValueError("give handle or handle_many")
     return Subscription(
         group=group,
         topics=tuple(topics),
-        handler=idempotent(group=group, uow=uow, handle=handle),
-        batch_handler=idempotent_batch(group=group, uow=uow, handle=handle),
+        handler=idempotent(group=group, uow=uow, handle=single),
+        batch_handler=idempotent_batch(group=group, uow=uow, handle=handle, handle_many=handle_many),
         retries=retries,
     )
 
