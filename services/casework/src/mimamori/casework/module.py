@@ -28,10 +28,7 @@ class CaseworkModule(ServiceModule):
         self.tables = define_tables(metadata)
 
     async def bootstrap(self, platform: Platform) -> FastAPI:
-        assert self.sessions is not None and self.outbox is not None
-        return bootstrap(
-            platform=platform, sessions=self.sessions, outbox=self.outbox, inbox=self.inbox_table, tables=self.tables
-        )
+        return bootstrap(wiring=self.wiring(), tables=self.tables)
 
 
 def create_module() -> CaseworkModule:

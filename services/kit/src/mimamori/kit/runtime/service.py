@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from sqlalchemy import MetaData, Table
@@ -13,7 +16,35 @@ from mimamori.kit.db import create_engine, session_factory
 from mimamori.kit.messaging.outbox import Outbox, outbox_table
 from mimamori.kit.migrations import upgrade
 from mimamori.kit.runtime.module import Platform
-from mimamori.kit.unit_of_work import inbox_table
+from mimamori.kit.unit_of_work import UnitOfWork, inbox_table
+
+U = TypeVar("U", bound=UnitOfWork)
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a service's bootstrap is handed: the platform, its sessions, outbox and inbox."""
+
+    name: str
+    platform: Platform
+    sessions: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    inbox: Table
+
+    def units(self, cls: type[U], **extra: Any) -> Callable[[], U]:
+        """A factory of the service's units of work (`extra` goes to its constructor, e.g. its tables)."""
+
+        def make() -> U:
+            return cls(
+                sessions=self.sessions,
+                outbox=self.outbox,
+                inbox=self.inbox,
+                source=self.name,
+                municipality=self.platform.settings.municipality_code,
+                **extra,
+            )
+
+        return make
 
 
 def database_url(name: str, platform: Platform) -> str:
@@ -99,6 +130,13 @@ class ServiceModule(ABC):
 
     async def on_stop(self) -> None:  # noqa: B027 - optional hook
         """Stop the service's own background work (override)."""
+
+    def wiring(self) -> Wiring:
+        """The started service's wiring, for its bootstrap."""
+        assert self.platform is not None and self.sessions is not None and self.outbox is not None
+        return Wiring(
+            name=self.name, platform=self.platform, sessions=self.sessions, outbox=self.outbox, inbox=self.inbox_table
+        )
 
     async def backlog(self) -> int:
         """Unsent outbox rows."""
