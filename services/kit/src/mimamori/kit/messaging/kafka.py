@@ -210,9 +210,11 @@ class KafkaBus:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=500,
-            # Wait up to 10 ms for a few messages more: bigger batches (one transaction each) for little latency.
-            fetch_min_bytes=4096,
-            fetch_max_wait_ms=10,
+            # The broker answers a fetch as soon as one message is there (fetch_min_bytes=1) and otherwise holds it
+            # for half a second: an idle consumer costs two fetches a second, not a busy loop. Under load the
+            # messages that arrive while a batch is handled make the next batch.
+            fetch_min_bytes=1,
+            fetch_max_wait_ms=500,
             reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
             metadata_max_age_ms=CONSUMER_METADATA_MAX_AGE_MS,
         )
