@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from mimamori.kit.testing import servers
+
+# Tests sample every trace (the tracer provider is per process: the first module started sets it).
+os.environ.setdefault("MIMAMORI_TRACE_RATIO", "1.0")
 
 
 def _missing(what: str) -> None:

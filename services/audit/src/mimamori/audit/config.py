@@ -21,10 +21,6 @@ class AuditSettings(BaseSettings):
         default=None,
         description="PEM of the public key the verifier trusts (CLI); default: that of checkpoint_key",
     )
-    checkpoint_interval_seconds: float = Field(
-        default=300.0, gt=0, description="how often the chain head is signed"
-    )
-    mass_lookup_threshold: int = Field(
-        default=50, ge=1, description="more distinct persons than this in the window"
-    )
+    checkpoint_interval_seconds: float = Field(default=300.0, gt=0, description="how often the chain head is signed")
+    mass_lookup_threshold: int = Field(default=50, ge=1, description="more distinct persons than this in the window")
     mass_lookup_window_minutes: int = Field(default=60, ge=1)

@@ -29,7 +29,13 @@ class PlatformSettings(BaseSettings):
     context_private_key: str | None = Field(default=None, description="PEM; only the gateway holds it")
     context_public_key_file: Path | None = Field(default=None, description="file holding context_public_key")
     context_private_key_file: Path | None = Field(default=None, description="file holding context_private_key")
-    trace_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    trace_ratio: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="share of new traces sampled; None = all in the embedded form, 10% otherwise (a span costs "
+        "tens of microseconds in the Python SDK)",
+    )
     otlp_endpoint: str | None = None
     log_level: str = "INFO"
     outbox_poll_seconds: float = 1.0

@@ -132,9 +132,7 @@ class LedgerRepository:
     async def head(self) -> ChainHead:
         """The last row of the chain."""
         row = (
-            await self._session.execute(
-                select(self._t.c.seq, self._t.c.hash).order_by(self._t.c.seq.desc()).limit(1)
-            )
+            await self._session.execute(select(self._t.c.seq, self._t.c.hash).order_by(self._t.c.seq.desc()).limit(1))
         ).first()
         return ChainHead(seq=row.seq, hash=row.hash) if row is not None else EMPTY_HEAD
 
@@ -162,9 +160,7 @@ class LedgerRepository:
         statement = _filtered(select(self._t), self._t, query).where(self._t.c.seq > after_seq)
         return await self._fetch(statement.order_by(self._t.c.seq).limit(limit))
 
-    async def for_person(
-        self, person_id: str, query: EntryQuery, *, after_seq: int, limit: int
-    ) -> list[LedgerEntry]:
+    async def for_person(self, person_id: str, query: EntryQuery, *, after_seq: int, limit: int) -> list[LedgerEntry]:
         """Every row that touched one person (開示請求), through the person index."""
         joined = self._t.join(self._p, self._p.c.seq == self._t.c.seq)
         statement = _filtered(select(self._t).select_from(joined), self._t, query).where(

@@ -34,20 +34,15 @@ async def provision(admin_url: str, *, runtime_role: str, password: str, schema:
                 # Identifiers and the password are quoted by the server (format's %I and %L), never by hand;
                 # the values fill the template in the order given.
                 arguments = "".join(f", CAST(:{name} AS text)" for name in values)
-                statement = (
-                    await conn.execute(text(f"SELECT format('{template}'{arguments})"), values)
-                ).scalar_one()
+                statement = (await conn.execute(text(f"SELECT format('{template}'{arguments})"), values)).scalar_one()
                 await conn.execute(text(statement))
 
             exists = (
-                await conn.execute(
-                    text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": runtime_role}
-                )
+                await conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": runtime_role})
             ).first()
             verb = "ALTER" if exists else "CREATE"
             await run(
-                f"{verb} ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
-                "PASSWORD %L",
+                f"{verb} ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD %L",
                 role=runtime_role,
                 password=password,
             )
@@ -55,9 +50,7 @@ async def provision(admin_url: str, *, runtime_role: str, password: str, schema:
             await run("REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM %I", schema=schema, role=runtime_role)
             await run("GRANT USAGE ON SCHEMA %I TO %I", schema=schema, role=runtime_role)
             for table in READ_APPEND:
-                await run(
-                    "GRANT SELECT, INSERT ON %I.%I TO %I", schema=schema, table=table, role=runtime_role
-                )
+                await run("GRANT SELECT, INSERT ON %I.%I TO %I", schema=schema, table=table, role=runtime_role)
             await run("GRANT SELECT, INSERT, UPDATE ON %I.outbox TO %I", schema=schema, role=runtime_role)
             await run("GRANT SELECT ON %I.alembic_version TO %I", schema=schema, role=runtime_role)
             await run("GRANT USAGE ON ALL SEQUENCES IN SCHEMA %I TO %I", schema=schema, role=runtime_role)

@@ -105,9 +105,7 @@ class LedgerEntry:
         return parsed
 
 
-def extend(
-    head: ChainHead, records: Sequence[Mapping[str, Any]], *, recorded_at: datetime
-) -> list[LedgerEntry]:
+def extend(head: ChainHead, records: Sequence[Mapping[str, Any]], *, recorded_at: datetime) -> list[LedgerEntry]:
     """The rows that append these access records, in order, after the head."""
     entries: list[LedgerEntry] = []
     seq, prev = head.seq, head.hash

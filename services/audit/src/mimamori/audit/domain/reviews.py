@@ -83,9 +83,7 @@ def mass_lookups(touches: Iterable[Touch], *, threshold: int, window: timedelta)
         distinct = len(counts)
         if distinct > threshold:
             if burst is None:
-                burst = MassLookup(
-                    actor=touch.actor, window_start=recent[0].at, window_end=touch.at, persons=distinct
-                )
+                burst = MassLookup(actor=touch.actor, window_start=recent[0].at, window_end=touch.at, persons=distinct)
             else:
                 burst = MassLookup(
                     actor=burst.actor,

@@ -76,9 +76,7 @@ class VerificationReport:
 class ChainVerifier:
     """Fed the rows in seq order (a page at a time, so the ledger never has to fit in memory)."""
 
-    def __init__(
-        self, checkpoints: Sequence[StoredCheckpoint] = (), *, open_token: TokenOpener | None = None
-    ) -> None:
+    def __init__(self, checkpoints: Sequence[StoredCheckpoint] = (), *, open_token: TokenOpener | None = None) -> None:
         self._expected_seq = 1
         self._prev_hash = GENESIS_HASH
         self._rows = 0
@@ -111,9 +109,7 @@ class ChainVerifier:
         return str(claims["hash"])
 
     def _fault(self, checkpoint: StoredCheckpoint, reason: str) -> None:
-        self._checkpoint_faults.append(
-            CheckpointFault(checkpoint_id=checkpoint.id, seq=checkpoint.seq, reason=reason)
-        )
+        self._checkpoint_faults.append(CheckpointFault(checkpoint_id=checkpoint.id, seq=checkpoint.seq, reason=reason))
 
     def feed(self, entries: Iterable[LedgerEntry]) -> None:
         """Check the next rows of the ledger."""
@@ -129,9 +125,7 @@ class ChainVerifier:
 
     def _check(self, entry: LedgerEntry) -> RowFault | None:
         def fault(reason: str, expected: str, found: str) -> RowFault:
-            return RowFault(
-                seq=entry.seq, event_id=entry.event_id, reason=reason, expected=expected, found=found
-            )
+            return RowFault(seq=entry.seq, event_id=entry.event_id, reason=reason, expected=expected, found=found)
 
         if entry.seq != self._expected_seq:
             return fault(SEQ_GAP, str(self._expected_seq), str(entry.seq))

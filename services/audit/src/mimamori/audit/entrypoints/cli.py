@@ -67,9 +67,7 @@ async def _verify(url: str, *, schema: str, key: CheckpointKey | None) -> Verifi
 
 
 @audit.command()
-@click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), help="embedded form: the data dir"
-)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="embedded form: the data dir")
 @click.option("--database-url", help="distributed form: PostgreSQL URL (postgresql+asyncpg://…)")
 @click.option("--schema", default=SCHEMA, show_default=True, help="the audit service's schema (PostgreSQL)")
 @click.option(
@@ -77,9 +75,7 @@ async def _verify(url: str, *, schema: str, key: CheckpointKey | None) -> Verifi
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="PEM the checkpoints must verify",
 )
-@click.option(
-    "--skip-signatures", is_flag=True, help="check the chain and checkpoint hashes, not who signed them"
-)
+@click.option("--skip-signatures", is_flag=True, help="check the chain and checkpoint hashes, not who signed them")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 def verify(
     data_dir: Path | None,
@@ -136,9 +132,7 @@ def _print(report: VerificationReport, *, signatures: bool) -> None:
     envvar="MIMAMORI_AUDIT_MIGRATION_DATABASE_URL",
     help="the schema owner's URL",
 )
-@click.option(
-    "--role", "runtime_role", default="audit_runtime", show_default=True, help="the runtime role to create"
-)
+@click.option("--role", "runtime_role", default="audit_runtime", show_default=True, help="the runtime role to create")
 @click.option(
     "--password",
     envvar="MIMAMORI_AUDIT_RUNTIME_PASSWORD",

@@ -16,5 +16,5 @@ TOPICS = ("audit.access.v1",)
 def subscribe(bus: EventBus, *, uow: Callable[[], AuditUnitOfWork], retries: int) -> None:
     """Register audit's consumer: each access record is appended once, whatever the redeliveries."""
     bus.subscribe(
-        subscription(group=GROUP, topics=TOPICS, uow=uow, handle=handlers.on_access_recorded, retries=retries)
+        subscription(group=GROUP, topics=TOPICS, uow=uow, handle_many=handlers.on_accesses_recorded, retries=retries)
     )

@@ -128,9 +128,7 @@ async def review_unusual(
     async with uow:
         after = 0
         while not truncated:
-            batch = await uow.ledger.entries(
-                EntryQuery(since=since, until=until), after_seq=after, limit=SCAN_PAGE
-            )
+            batch = await uow.ledger.entries(EntryQuery(since=since, until=until), after_seq=after, limit=SCAN_PAGE)
             for entry in batch:
                 moment = parse_moment(entry.index.occurred_at)
                 reasons = unusual_reasons(moment, break_glass=entry.index.break_glass) if moment else []
@@ -142,9 +140,7 @@ async def review_unusual(
             if len(batch) < SCAN_PAGE:
                 break
             after = batch[-1].seq
-        bursts = mass_lookups(
-            await uow.ledger.touches(since=since, until=until), threshold=threshold, window=window
-        )
+        bursts = mass_lookups(await uow.ledger.touches(since=since, until=until), threshold=threshold, window=window)
         await record_read(uow, context=context, route=route, action="review", person_ids=())
         await uow.commit()
     return UnusualReview(since=since, until=until, accesses=flagged, mass_lookups=bursts, truncated=truncated)

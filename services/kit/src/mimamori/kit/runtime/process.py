@@ -88,7 +88,7 @@ async def running(
     embedded = targets == [ALL] and not settings.database_url
     setup_tracing(
         service_name="mimamori" if len(names) > 1 else f"mimamori-{names[0]}",
-        ratio=settings.trace_ratio,
+        ratio=settings.trace_ratio if settings.trace_ratio is not None else (1.0 if embedded else 0.1),
         otlp_endpoint=settings.otlp_endpoint,
         extra_processors=span_processors,
     )

@@ -13,9 +13,7 @@ router = APIRouter(prefix="/v1/checkpoints", tags=["チェックポイント"])
 
 
 @router.post("", status_code=201, response_model=CheckpointRead, summary="チェーンの先頭に署名する")
-async def create_checkpoint(
-    context: CheckpointUser, uow: UowDep, key: KeyDep, request: Request
-) -> CheckpointRead:
+async def create_checkpoint(context: CheckpointUser, uow: UowDep, key: KeyDep, request: Request) -> CheckpointRead:
     """Sign the current chain head now (the schedule also does this periodically)."""
     stored = await handlers.sign_checkpoint(
         uow=uow, key=key, municipality=request.app.state.municipality, only_if_moved=False

@@ -22,9 +22,7 @@ CHECKPOINT_ROLES = ("auditor", "sysadmin")
 PAGE_MAX = 500
 
 Auditor = Annotated[AccessContext, Depends(require(purposes=AUDIT_PURPOSES, roles=AUDIT_ROLES))]
-CheckpointUser = Annotated[
-    AccessContext, Depends(require(purposes=CHECKPOINT_PURPOSES, roles=CHECKPOINT_ROLES))
-]
+CheckpointUser = Annotated[AccessContext, Depends(require(purposes=CHECKPOINT_PURPOSES, roles=CHECKPOINT_ROLES))]
 
 
 def unit_of_work(request: Request) -> AuditUnitOfWork:
@@ -46,15 +44,11 @@ def audit_settings(request: Request) -> AuditSettings:
 
 
 def scope_query(
-    since: Annotated[
-        datetime | None, Query(description="この時刻以降 (RFC 3339; オフセットなしはUTC)")
-    ] = None,
+    since: Annotated[datetime | None, Query(description="この時刻以降 (RFC 3339; オフセットなしはUTC)")] = None,
     until: Annotated[datetime | None, Query(description="この時刻より前")] = None,
     purpose: Annotated[str | None, Query(max_length=60, description="利用目的コード")] = None,
     outcome: Annotated[Literal["allowed", "denied", "error"] | None, Query()] = None,
-    recorder: Annotated[
-        str | None, Query(max_length=100, description="記録したサービス (gateway, casework …)")
-    ] = None,
+    recorder: Annotated[str | None, Query(max_length=100, description="記録したサービス (gateway, casework …)")] = None,
 ) -> EntryQuery:
     """The filters of a ledger query, but the actor (which a route may name in its path)."""
     return EntryQuery(since=since, until=until, purpose=purpose, outcome=outcome, recorder=recorder)

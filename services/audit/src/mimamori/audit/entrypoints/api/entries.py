@@ -18,7 +18,5 @@ async def list_entries(
     context: Auditor, uow: UowDep, query: QueryDep, after_seq: AfterSeq = 0, limit: Limit = 100
 ) -> EntryPageRead:
     """Entries in seq order, by period, actor, purpose, outcome or recorder; the read is itself recorded."""
-    page = await queries.list_entries(
-        query, uow=uow, context=context, route=ROUTE, after_seq=after_seq, limit=limit
-    )
+    page = await queries.list_entries(query, uow=uow, context=context, route=ROUTE, after_seq=after_seq, limit=limit)
     return EntryPageRead.of(page, limit=limit)

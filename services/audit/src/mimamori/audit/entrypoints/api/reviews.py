@@ -30,9 +30,7 @@ async def review_unusual(
     settings: SettingsDep,
     since: Annotated[datetime | None, Query(description="既定: until の7日前")] = None,
     until: Annotated[datetime | None, Query(description="既定: 現在")] = None,
-    mass_threshold: Annotated[
-        int | None, Query(ge=1, description="1時間にこの人数を超えると大量参照")
-    ] = None,
+    mass_threshold: Annotated[int | None, Query(ge=1, description="1時間にこの人数を超えると大量参照")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> UnusualReviewRead:
     """Flagged accesses of a period (at most `limit`) and every mass-lookup burst in it."""
@@ -51,6 +49,4 @@ async def review_unusual(
         window=timedelta(minutes=settings.mass_lookup_window_minutes),
         limit=limit,
     )
-    return UnusualReviewRead.of(
-        review, threshold=threshold, window_minutes=settings.mass_lookup_window_minutes
-    )
+    return UnusualReviewRead.of(review, threshold=threshold, window_minutes=settings.mass_lookup_window_minutes)

@@ -78,9 +78,7 @@ class EntryPageRead(BaseModel):
     @classmethod
     def of(cls, page: EntryPage, *, limit: int) -> EntryPageRead:
         """The API view of a page."""
-        return cls(
-            items=[EntryRead.of(e) for e in page.entries], limit=limit, next_after_seq=page.next_after_seq
-        )
+        return cls(items=[EntryRead.of(e) for e in page.entries], limit=limit, next_after_seq=page.next_after_seq)
 
 
 class UnusualAccessRead(BaseModel):
@@ -168,9 +166,7 @@ class CheckpointRead(BaseModel):
     public_jwk: dict[str, Any]
 
     @classmethod
-    def of(
-        cls, checkpoint: StoredCheckpoint, *, public_key_pem: str, public_jwk: dict[str, Any]
-    ) -> CheckpointRead:
+    def of(cls, checkpoint: StoredCheckpoint, *, public_key_pem: str, public_jwk: dict[str, Any]) -> CheckpointRead:
         """The API view of a checkpoint."""
         return cls(
             id=checkpoint.id,

@@ -44,9 +44,7 @@ def upgrade() -> None:
     create_messaging_tables(op)
     op.create_table(
         "ledger",
-        sa.Column(
-            "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False
-        ),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
         sa.Column("event_id", sa.String(), nullable=False, unique=True),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("occurred_at", sa.String(32), nullable=False),
@@ -69,9 +67,7 @@ def upgrade() -> None:
     op.create_index("ix_ledger_persons_seq", "ledger_persons", ["seq"])
     op.create_table(
         "checkpoints",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
         sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
