@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mimamori.audit.adapters.signing import CheckpointKey
 from mimamori.audit.config import AuditSettings
@@ -16,8 +15,8 @@ from mimamori.audit.entrypoints.api import actors, checkpoints, entries, persons
 from mimamori.audit.entrypoints.scheduler import CheckpointSchedule
 from mimamori.audit.service_layer.unit_of_work import AuditUnitOfWork
 from mimamori.kit.http import create_service_app
-from mimamori.kit.messaging.outbox import Outbox
 from mimamori.kit.runtime.module import Platform
+from mimamori.kit.runtime.service import Wiring
 
 
 @dataclass
@@ -42,28 +41,10 @@ def checkpoint_key(settings: AuditSettings, platform: Platform) -> CheckpointKey
     return key
 
 
-def bootstrap(
-    *,
-    platform: Platform,
-    settings: AuditSettings,
-    sessions: async_sessionmaker[AsyncSession],
-    outbox: Outbox,
-    inbox: Table,
-    tables: dict[str, Table],
-) -> AuditService:
+def bootstrap(*, wiring: Wiring, settings: AuditSettings, tables: dict[str, Table]) -> AuditService:
     """Build audit's unit of work, consumer, checkpoint schedule and app."""
-
-    def uow_factory() -> AuditUnitOfWork:
-        return AuditUnitOfWork(
-            tables=tables,
-            sessions=sessions,
-            outbox=outbox,
-            inbox=inbox,
-            source="audit",
-            municipality=platform.settings.municipality_code,
-        )
-
-    factory: Callable[[], AuditUnitOfWork] = uow_factory
+    platform = wiring.platform
+    factory: Callable[[], AuditUnitOfWork] = wiring.units(AuditUnitOfWork, tables=tables)
     key = checkpoint_key(settings, platform)
     consumers.subscribe(platform.bus, uow=factory, retries=platform.settings.consumer_retries)
     schedule = CheckpointSchedule(

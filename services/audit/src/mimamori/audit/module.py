@@ -30,15 +30,7 @@ class AuditModule(ServiceModule):
         self.tables = define_tables(metadata)
 
     async def bootstrap(self, platform: Platform) -> FastAPI:
-        assert self.sessions is not None and self.outbox is not None
-        self.service = bootstrap(
-            platform=platform,
-            settings=self.settings,
-            sessions=self.sessions,
-            outbox=self.outbox,
-            inbox=self.inbox_table,
-            tables=self.tables,
-        )
+        self.service = bootstrap(wiring=self.wiring(), settings=self.settings, tables=self.tables)
         self.service.schedule.start()
         return self.service.app
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mimamori.ingest.adapters.events import EventMapper
 from mimamori.ingest.adapters.file_store import FileStore
@@ -18,8 +17,8 @@ from mimamori.ingest.service_layer.handlers import Loading, load_delivery
 from mimamori.ingest.service_layer.unit_of_work import IngestUnitOfWork
 from mimamori.ingest.service_layer.worker import LoadWorker
 from mimamori.kit.http import create_service_app
-from mimamori.kit.messaging.outbox import Outbox
 from mimamori.kit.runtime.module import Platform
+from mimamori.kit.runtime.service import Wiring
 
 
 def files_dir(settings: IngestSettings, platform: Platform) -> Path:
@@ -27,28 +26,10 @@ def files_dir(settings: IngestSettings, platform: Platform) -> Path:
     return settings.files_dir or platform.settings.data_dir / "ingest" / "files"
 
 
-def bootstrap(
-    *,
-    platform: Platform,
-    settings: IngestSettings,
-    sessions: async_sessionmaker[AsyncSession],
-    outbox: Outbox,
-    inbox: Table,
-    tables: dict[str, Table],
-) -> FastAPI:
+def bootstrap(*, wiring: Wiring, settings: IngestSettings, tables: dict[str, Table]) -> FastAPI:
     """Build ingest's unit of work, loader and app (the loader is on app.state for the module to start)."""
-
-    def uow_factory() -> IngestUnitOfWork:
-        return IngestUnitOfWork(
-            tables=tables,
-            sessions=sessions,
-            outbox=outbox,
-            inbox=inbox,
-            source="ingest",
-            municipality=platform.settings.municipality_code,
-        )
-
-    factory: Callable[[], IngestUnitOfWork] = uow_factory
+    platform = wiring.platform
+    factory: Callable[[], IngestUnitOfWork] = wiring.units(IngestUnitOfWork, tables=tables)
     layouts = load_layouts()
     loading = Loading(
         uow=factory,

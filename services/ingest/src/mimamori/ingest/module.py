@@ -46,15 +46,7 @@ class IngestModule(ServiceModule):
         self.tables = define_tables(metadata)
 
     async def bootstrap(self, platform: Platform) -> FastAPI:
-        assert self.sessions is not None and self.outbox is not None
-        return bootstrap(
-            platform=platform,
-            settings=self.settings,
-            sessions=self.sessions,
-            outbox=self.outbox,
-            inbox=self.inbox_table,
-            tables=self.tables,
-        )
+        return bootstrap(wiring=self.wiring(), settings=self.settings, tables=self.tables)
 
     @property
     def worker(self) -> LoadWorker:
