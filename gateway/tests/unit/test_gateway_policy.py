@@ -73,6 +73,8 @@ ROUTES: dict[tuple[str, str], tuple[set[str], set[str] | None]] = {
     ("GET", "/api/audit/v1/persons/{person_id}/accesses"): ({"audit_disclosure"}, {"auditor"}),
     ("GET", "/api/audit/v1/actors/{actor}/accesses"): ({"audit_disclosure"}, {"auditor"}),
     ("POST", "/api/audit/v1/checkpoints"): ({"audit_disclosure"}, {"auditor"}),
+    ("GET", "/api/audit/v1/checkpoints/latest"): ({"audit_disclosure"}, {"auditor"}),
+    ("GET", "/api/audit/v1/reviews/unusual"): ({"audit_disclosure"}, {"auditor"}),
 }
 
 
