@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from sqlalchemy import Table
 
 from mimamori.audit.adapters.signing import CheckpointKey
 from mimamori.audit.config import AuditSettings
@@ -41,10 +40,10 @@ def checkpoint_key(settings: AuditSettings, platform: Platform) -> CheckpointKey
     return key
 
 
-def bootstrap(*, wiring: Wiring, settings: AuditSettings, tables: dict[str, Table]) -> AuditService:
+def bootstrap(*, wiring: Wiring, settings: AuditSettings) -> AuditService:
     """Build audit's unit of work, consumer, checkpoint schedule and app."""
     platform = wiring.platform
-    factory: Callable[[], AuditUnitOfWork] = wiring.units(AuditUnitOfWork, tables=tables)
+    factory: Callable[[], AuditUnitOfWork] = wiring.units(AuditUnitOfWork, tables=wiring.tables)
     key = checkpoint_key(settings, platform)
     consumers.subscribe(platform.bus, uow=factory, retries=platform.settings.consumer_retries)
     schedule = CheckpointSchedule(

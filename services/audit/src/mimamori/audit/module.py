@@ -22,15 +22,14 @@ class AuditModule(ServiceModule):
     def __init__(self) -> None:
         self.settings = AuditSettings()
         self.port = self.settings.port
-        self.tables: dict[str, Table] = {}
         self.service: AuditService | None = None
         super().__init__()
 
-    def define_tables(self, metadata: MetaData) -> None:
-        self.tables = define_tables(metadata)
+    def define_tables(self, metadata: MetaData) -> dict[str, Table]:
+        return define_tables(metadata)
 
     async def bootstrap(self, platform: Platform) -> FastAPI:
-        self.service = bootstrap(wiring=self.wiring(), settings=self.settings, tables=self.tables)
+        self.service = bootstrap(wiring=self.wiring(), settings=self.settings)
         self.service.schedule.start()
         return self.service.app
 

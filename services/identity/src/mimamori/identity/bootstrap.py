@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI
-from sqlalchemy import Table
 
 from mimamori.identity.entrypoints import consumers
 from mimamori.identity.entrypoints.api import persons
@@ -14,10 +13,10 @@ from mimamori.kit.http import create_service_app
 from mimamori.kit.runtime.service import Wiring
 
 
-def bootstrap(*, wiring: Wiring, tables: dict[str, Table]) -> FastAPI:
+def bootstrap(*, wiring: Wiring) -> FastAPI:
     """Build identity's unit of work, consumers and app."""
     platform = wiring.platform
-    factory: Callable[[], IdentityUnitOfWork] = wiring.units(IdentityUnitOfWork, tables=tables)
+    factory: Callable[[], IdentityUnitOfWork] = wiring.units(IdentityUnitOfWork, tables=wiring.tables)
     consumers.subscribe(platform.bus, uow=factory, retries=platform.settings.consumer_retries)
     app = create_service_app(
         name="identity",

@@ -22,14 +22,13 @@ class IdentityModule(ServiceModule):
 
     def __init__(self) -> None:
         self.port = IdentitySettings().port
-        self.tables: dict[str, Table] = {}
         super().__init__()
 
-    def define_tables(self, metadata: MetaData) -> None:
-        self.tables = define_tables(metadata)
+    def define_tables(self, metadata: MetaData) -> dict[str, Table]:
+        return define_tables(metadata)
 
     async def bootstrap(self, platform: Platform) -> FastAPI:
-        return bootstrap(wiring=self.wiring(), tables=self.tables)
+        return bootstrap(wiring=self.wiring())
 
 
 def create_module() -> IdentityModule:

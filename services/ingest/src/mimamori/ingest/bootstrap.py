@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI
-from sqlalchemy import Table
 
 from mimamori.ingest.adapters.events import EventMapper
 from mimamori.ingest.adapters.file_store import FileStore
@@ -26,10 +25,10 @@ def files_dir(settings: IngestSettings, platform: Platform) -> Path:
     return settings.files_dir or platform.settings.data_dir / "ingest" / "files"
 
 
-def bootstrap(*, wiring: Wiring, settings: IngestSettings, tables: dict[str, Table]) -> FastAPI:
+def bootstrap(*, wiring: Wiring, settings: IngestSettings) -> FastAPI:
     """Build ingest's unit of work, loader and app (the loader is on app.state for the module to start)."""
     platform = wiring.platform
-    factory: Callable[[], IngestUnitOfWork] = wiring.units(IngestUnitOfWork, tables=tables)
+    factory: Callable[[], IngestUnitOfWork] = wiring.units(IngestUnitOfWork, tables=wiring.tables)
     layouts = load_layouts()
     loading = Loading(
         uow=factory,

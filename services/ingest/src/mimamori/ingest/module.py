@@ -37,16 +37,15 @@ class IngestModule(ServiceModule):
     def __init__(self) -> None:
         self.settings = IngestSettings()
         self.port = self.settings.port
-        self.tables: dict[str, Table] = {}
         self._demo_dir: Path | None = None
         self._demo_hint: str | None = None
         super().__init__()
 
-    def define_tables(self, metadata: MetaData) -> None:
-        self.tables = define_tables(metadata)
+    def define_tables(self, metadata: MetaData) -> dict[str, Table]:
+        return define_tables(metadata)
 
     async def bootstrap(self, platform: Platform) -> FastAPI:
-        return bootstrap(wiring=self.wiring(), settings=self.settings, tables=self.tables)
+        return bootstrap(wiring=self.wiring(), settings=self.settings)
 
     @property
     def worker(self) -> LoadWorker:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI
-from sqlalchemy import Table
 
 from mimamori.kit.http import create_service_app
 from mimamori.kit.runtime.service import Wiring
@@ -14,10 +13,10 @@ from mimamori.risk.entrypoints.api import children, households
 from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
 
 
-def bootstrap(*, wiring: Wiring, tables: dict[str, Table]) -> FastAPI:
+def bootstrap(*, wiring: Wiring) -> FastAPI:
     """Build risk's unit of work, consumers and app."""
     platform = wiring.platform
-    factory: Callable[[], RiskUnitOfWork] = wiring.units(RiskUnitOfWork, tables=tables)
+    factory: Callable[[], RiskUnitOfWork] = wiring.units(RiskUnitOfWork, tables=wiring.tables)
     consumers.subscribe(platform.bus, uow=factory, retries=platform.settings.consumer_retries)
     app = create_service_app(
         name="risk",

@@ -23,13 +23,14 @@ U = TypeVar("U", bound=UnitOfWork)
 
 @dataclass(frozen=True)
 class Wiring:
-    """What a service's bootstrap is handed: the platform, its sessions, outbox and inbox."""
+    """What a service's bootstrap is handed: the platform, its sessions, outbox, inbox and own tables."""
 
     name: str
     platform: Platform
     sessions: async_sessionmaker[AsyncSession]
     outbox: Outbox
     inbox: Table
+    tables: dict[str, Table]
 
     def units(self, cls: type[U], **extra: Any) -> Callable[[], U]:
         """A factory of the service's units of work (`extra` goes to its constructor, e.g. its tables)."""
@@ -72,15 +73,16 @@ class ServiceModule(ABC):
         self.metadata = MetaData()
         self.outbox_table: Table = outbox_table(self.metadata)
         self.inbox_table: Table = inbox_table(self.metadata)
-        self.define_tables(self.metadata)
+        self.tables: dict[str, Table] = self.define_tables(self.metadata)
         self.engine: AsyncEngine | None = None
         self.sessions: async_sessionmaker[AsyncSession] | None = None
         self.outbox: Outbox | None = None
         self._app: FastAPI | None = None
         self.platform: Platform | None = None
 
-    def define_tables(self, metadata: MetaData) -> None:  # noqa: B027 - optional hook
-        """Add the service's own tables to its metadata (override)."""
+    def define_tables(self, metadata: MetaData) -> dict[str, Table]:
+        """Add the service's own tables to its metadata and return them by name (override)."""
+        return {}
 
     @abstractmethod
     async def bootstrap(self, platform: Platform) -> FastAPI:
@@ -135,7 +137,12 @@ class ServiceModule(ABC):
         """The started service's wiring, for its bootstrap."""
         assert self.platform is not None and self.sessions is not None and self.outbox is not None
         return Wiring(
-            name=self.name, platform=self.platform, sessions=self.sessions, outbox=self.outbox, inbox=self.inbox_table
+            name=self.name,
+            platform=self.platform,
+            sessions=self.sessions,
+            outbox=self.outbox,
+            inbox=self.inbox_table,
+            tables=self.tables,
         )
 
     async def backlog(self) -> int:
