@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, MetaData, String, Table, insert, select, text
+from stats import percentile  # bench/ is on sys.path when a bench runs as a script
 
 from mimamori.events.casework.v1 import observation_pb2
 from mimamori.kit.db import create_engine, session_factory
@@ -153,11 +154,6 @@ async def collect(url: str) -> tuple[list[float], list[float]]:
     await producer_engine.dispose()
     await consumer_engine.dispose()
     return relayed, [(processed[i] - created[i]).total_seconds() * 1000 for i in created if i in processed]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:

@@ -24,16 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from stats import percentile  # bench/ is on sys.path when a bench runs as a script
 
 from mimamori.kit.auth import AccessContext, ContextSigner, load_key
 from mimamori.kit.testing import deployment
 from mimamori.kit.testing.servers import fresh_database
 from mimamori.synthtown import generate_town
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def until(probe: Callable[[], Awaitable[Any]], *, within: float = 120) -> Any:
