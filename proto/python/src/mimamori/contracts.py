@@ -7,12 +7,16 @@ from google.protobuf.message import Message
 from mimamori.events.audit.v1 import access_pb2
 from mimamori.events.casework.v1 import observation_pb2
 from mimamori.events.identity.v1 import person_pb2
-from mimamori.events.ingest.v1 import person_record_pb2
+from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
 
 TOPICS: dict[type[Message], str] = {
     person_record_pb2.PersonRecordReceived: "ingest.person-record.v1",
+    source_record_pb2.SourceRecordReceived: "ingest.source-record.v1",
     person_pb2.PersonLinked: "identity.person.v1",
     person_pb2.HouseholdChanged: "identity.household.v1",
+    person_pb2.ReferenceResolved: "identity.reference.v1",
+    person_pb2.PersonsMerged: "identity.person.v1",
+    person_pb2.PersonUnmerged: "identity.person.v1",
     observation_pb2.ObservationRecorded: "casework.observation.v1",
     access_pb2.AccessRecorded: "audit.access.v1",
 }

@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from mimamori.events.common.v1 import provenance_pb2 as _provenance_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -173,3 +174,122 @@ class HouseholdChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___HouseholdChanged: _TypeAlias = HouseholdChanged  # noqa: Y015
+
+@_typing.final
+class ReferenceResolved(_message.Message):
+    """A person reference of a source record (SourceRecordReceived.persons[reference_index]) was resolved,
+    or re-resolved after a review, merge or unmerge. Topic identity.reference.v1, key = record_key.
+    Consumers keep the latest version per (record_key, reference_index).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORD_KEY_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    REFERENCE_INDEX_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    GRADE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    PROVENANCE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    REMOVED_FIELD_NUMBER: _builtins.int
+    record_key: _builtins.str
+    source: _builtins.str
+    reference_index: _builtins.int
+    role: _builtins.str
+    person_id: _builtins.str
+    """set only when the link applies (grade CERTAIN, or accepted in review)"""
+    grade: Global___MatchGrade.ValueType
+    """the best candidate's grade; PROBABLE waits in the review queue"""
+    reason: _builtins.str
+    """which fields agreed and how, e.g. "atena_no", "name+kana+birth+sex" """
+    version: _builtins.int
+    """increases with every re-resolution of this reference"""
+    removed: _builtins.bool
+    """the record was removed from its source: the reference no longer counts"""
+    @_builtins.property
+    def provenance(self) -> _provenance_pb2.SourceRef: ...
+    def __init__(
+        self,
+        *,
+        record_key: _builtins.str = ...,
+        source: _builtins.str = ...,
+        reference_index: _builtins.int = ...,
+        role: _builtins.str = ...,
+        person_id: _builtins.str = ...,
+        grade: Global___MatchGrade.ValueType = ...,
+        reason: _builtins.str = ...,
+        provenance: _provenance_pb2.SourceRef | None = ...,
+        version: _builtins.int = ...,
+        removed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["provenance", b"provenance"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grade", b"grade", "person_id", b"person_id", "provenance", b"provenance", "reason", b"reason", "record_key", b"record_key", "reference_index", b"reference_index", "removed", b"removed", "role", b"role", "source", b"source", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReferenceResolved: _TypeAlias = ReferenceResolved  # noqa: Y015
+
+@_typing.final
+class PersonsMerged(_message.Message):
+    """Two person entries were found to be one person; `merged_person_id` now resolves to the survivor.
+    Topic identity.person.v1, key = surviving_person_id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SURVIVING_PERSON_ID_FIELD_NUMBER: _builtins.int
+    MERGED_PERSON_ID_FIELD_NUMBER: _builtins.int
+    MERGE_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    surviving_person_id: _builtins.str
+    merged_person_id: _builtins.str
+    merge_id: _builtins.str
+    actor: _builtins.str
+    def __init__(
+        self,
+        *,
+        surviving_person_id: _builtins.str = ...,
+        merged_person_id: _builtins.str = ...,
+        merge_id: _builtins.str = ...,
+        actor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "merge_id", b"merge_id", "merged_person_id", b"merged_person_id", "surviving_person_id", b"surviving_person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PersonsMerged: _TypeAlias = PersonsMerged  # noqa: Y015
+
+@_typing.final
+class PersonUnmerged(_message.Message):
+    """A merge was undone: `restored_person_id` is its own person again. Topic identity.person.v1."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SURVIVING_PERSON_ID_FIELD_NUMBER: _builtins.int
+    RESTORED_PERSON_ID_FIELD_NUMBER: _builtins.int
+    MERGE_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    surviving_person_id: _builtins.str
+    restored_person_id: _builtins.str
+    merge_id: _builtins.str
+    actor: _builtins.str
+    def __init__(
+        self,
+        *,
+        surviving_person_id: _builtins.str = ...,
+        restored_person_id: _builtins.str = ...,
+        merge_id: _builtins.str = ...,
+        actor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "merge_id", b"merge_id", "restored_person_id", b"restored_person_id", "surviving_person_id", b"surviving_person_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PersonUnmerged: _TypeAlias = PersonUnmerged  # noqa: Y015
