@@ -157,3 +157,39 @@ def test_every_young_carer_branch_scores_as_planted(town: Any) -> None:
         (child_id,) = town.truth.scenarios[tag]
         actual = [score(town, child_id, month) for month in town.truth.months]
         assert actual == expected, tag
+
+
+def test_oracle_agrees_with_this_scoring_for_every_scored_child(town: Any) -> None:
+    from mimamori.synthtown.oracle import MonthOracle, TownFiles
+
+    files = TownFiles(town.out_dir)
+    by_atena = town.truth.by_atena()
+    for month in town.truth.months:
+        oracle = MonthOracle(files, month)
+        children = oracle.scored_children()
+        assert len(children) > 100
+        for child in children:
+            expected = score(town, by_atena[child.atena].truth_id, month)
+            actual = oracle.young_carer(child)
+            assert (actual[:4] if actual else None) == expected, (month, child.truth_id)
+            if actual is not None:
+                assert actual[4] == sum(actual[:4])
+        for tag, rows in EXPECTED.items():
+            (child_id,) = town.truth.scenarios[tag]
+            scored = oracle.young_carer(oracle.residents[child_id])
+            assert (scored[:4] if scored else None) == rows[town.truth.months.index(month)], tag
+
+
+def test_oracle_eligibility_lists_are_non_trivial_and_follow_the_definitions(town: Any) -> None:
+    from mimamori.synthtown.oracle import MonthOracle, TownFiles
+
+    oracle = MonthOracle(TownFiles(town.out_dir), town.truth.months[-1])
+    lists = oracle.eligibility()
+    assert all(lists[name] for name in ("E1", "E2", "E3")), {k: len(v) for k, v in lists.items()}
+    tax = oracle.tax_status()
+    atena_to_id = {r.atena: tid for tid, r in oracle.residents.items()}
+    for atena in lists["E1"]:
+        assert tax[atena_to_id[atena]] == "非課税"
+        assert atena in {oracle.residents[p].atena for p in oracle.only_parents()}
+    for atena in lists["E3"]:
+        assert tax[atena_to_id[atena]] in ("非課税", "均等割のみ")
