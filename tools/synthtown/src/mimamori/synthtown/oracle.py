@@ -120,7 +120,7 @@ def _active(start: date | None, end: date | None, day: date, *, end_exclusive: b
 
 
 def _child_until(birth: date) -> date:
-    """The last day a person is a 児童 (児童扶養手当): the first 31 March on or after the day before the 18th birthday."""
+    """The last day of being a 児童 (児童扶養手当): the first 31 March on or after the day before turning 18."""
     try:
         eighteen = birth.replace(year=birth.year + 18)
     except ValueError:  # 29 February
@@ -254,10 +254,12 @@ class MonthOracle:
         if not rows:
             return {}
         latest = max(int(str(row["年度"])) for row, _ in rows)
-        return {tid: str(row["課税区分"]) for row, refs in rows if int(str(row["年度"])) == latest for tid in _ids(refs)}
+        return {
+            tid: str(row["課税区分"]) for row, refs in rows if int(str(row["年度"])) == latest for tid in _ids(refs)
+        }
 
     def only_parents(self) -> set[str]:
-        """Parents who are the only parent of at least one 児童 (子 or 孫 until the 児童扶養手当 age) in their household."""
+        """Parents who are the only parent of a 児童 (子 or 孫 under the 児童扶養手当 age) in their household."""
         result: set[str] = set()
         for person in self.residents.values():
             if not person.current or person.relation not in PARENT_RELATIONS or person.birth > self.day:
