@@ -295,3 +295,152 @@ async def test_exported_young_carer_scores_equal_the_independent_scoring(town: A
             got = exported[child_id]
             assert (got[-1] == "") == (want is None), (tag, month, got)
     assert checked_candidates > 22
+
+
+def independent_eligibility(town: Any, month: str) -> dict[str, set[str]]:
+    """E1–E3 computed straight from the files, people identified by truth (the documented definitions)."""
+    view = independent.MonthView(town, month)
+    day = AssessmentMonth.parse(month).last_day
+    residents = {}
+    for row, refs in view.rows("jumin"):
+        (ref,) = refs
+        birth = town.truth.persons[ref.truth_id].birth_date
+        residents[ref.truth_id] = independent.Resident(
+            ref.truth_id, str(row["世帯コード"]), str(row["続柄"]), birth, row["住民区分"] == "住民"
+        )
+    taxes = [(row, refs) for row, refs in view.rows("zeimu")]
+    year = max(str(row["年度"]) for row, _ in taxes)
+    category = {refs[0].truth_id: str(row["課税区分"]) for row, refs in taxes if str(row["年度"]) == year}
+
+    def parents_of(child: Any) -> set[str]:
+        return {
+            r.truth_id
+            for r in residents.values()
+            if r.current
+            and r.household == child.household
+            and r.relation in independent.PARENT_RELATIONS.get(child.relation, ())
+            and independent.age_on(r.birth, day) >= 18
+        }
+
+    def jidou(r: Any) -> bool:
+        eve = date(r.birth.year + 18, r.birth.month, 1 if (r.birth.month, r.birth.day) == (2, 29) else r.birth.day)
+        eve = eve.fromordinal(eve.toordinal() - 1)
+        end = date(eve.year, 3, 31) if eve <= date(eve.year, 3, 31) else date(eve.year + 1, 3, 31)
+        return r.birth <= day <= end
+
+    single: set[str] = set()
+    for r in residents.values():
+        if r.current and r.relation in ("子", "孫") and jidou(r):
+            found = parents_of(r)
+            if len(found) == 1:
+                single |= found
+    fuyou = {
+        ref.truth_id
+        for row, refs in view.rows("jidou_fuyou")
+        for ref in refs
+        if ref.role == "recipient" and row["資格"] == "有"
+    }
+    iryo = {
+        ref.truth_id
+        for row, refs in view.rows("hitorioya_iryo")
+        for ref in refs
+        if independent._ymd(row["資格取得日"]) <= day
+        and (not row["資格喪失日"] or day < independent._ymd(row["資格喪失日"]))
+    }
+    school_year = str(day.year if day.month >= 4 else day.year - 1)
+    aided = {
+        ref.truth_id for row, refs in view.rows("shugaku_enjo") for ref in refs if str(row["年度"]) == school_year
+    }
+    e2 = set()
+    for child_id in expected_population(town, month):
+        found = parents_of(residents[child_id])
+        if found and all(category.get(p) == "非課税" for p in found) and child_id not in aided:
+            e2.add(child_id)
+    return {
+        "E1": {p for p in single if category.get(p) == "非課税" and p not in fuyou},
+        "E2": e2,
+        "E3": {p for p in single if category.get(p) in ("非課税", "均等割のみ") and p not in iryo},
+    }
+
+
+async def test_eligibility_lists_and_the_routes_on_the_same_town(town: Any, runtime: Runtime) -> None:
+    module = runtime.module("risk")
+    app = module.app
+    assert app is not None
+    factory = app.state.uow_factory
+    by_atena = {p.atena: p.truth_id for p in town.truth.persons.values() if p.atena}
+    feeder = Feeder(town)
+    sizes = defaultdict(int)
+    for month in MONTHS:
+        await runtime.platform.bus.publish(feeder.month(month))
+        await runtime.wait_idle(timeout=120)
+        want = independent_eligibility(town, month)
+        for list_id in ("E1", "E2", "E3"):
+            rows = await exports.eligibility_rows(list_id, month=AssessmentMonth.parse(month), uow=factory())
+            got = {by_atena[r[0]] for r in rows[1:]}
+            assert got == want[list_id], (month, list_id, got ^ want[list_id])
+            sizes[list_id] += len(got)
+    assert all(sizes[k] > 0 for k in ("E1", "E2", "E3")), sizes
+
+    # The stored (incremental) scores equal a full re-score of the last month.
+    from mimamori.risk.service_layer import scoring
+
+    before = await exports.rule_rows("young_carer", month=AssessmentMonth.parse(MONTHS[-1]), uow=factory())
+    uow = factory()
+    async with uow:
+        await scoring.rescore(uow, month=AssessmentMonth.parse(MONTHS[-1]))
+        await uow.commit()
+    after = await exports.rule_rows("young_carer", month=AssessmentMonth.parse(MONTHS[-1]), uow=factory())
+    assert before == after
+
+    import httpx
+
+    from mimamori.kit.auth import CONTEXT_HEADER, AccessContext
+
+    signer = runtime.platform.context_signer
+    assert signer is not None
+
+    def headers(purpose: str, role: str) -> dict[str, str]:
+        context = AccessContext(subject="staff-1", roles=[role], org_unit="kodomo", purpose=purpose,
+                                decision_id="d", municipality="143669")
+        return {CONTEXT_HEADER: signer.sign(context)}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://risk") as client:
+        month = MONTHS[-1]
+        page = await client.get(f"/v1/rules/young_carer/candidates?month={month}&size=5",
+                                headers=headers("early_detection", "caseworker"))
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert body["total"] > 5 and len(body["items"]) == 5
+        first = body["items"][0]
+        totals = [i["total"] for i in body["items"]]
+        assert totals == sorted(totals, reverse=True)
+        tree = first["explanation"]
+        assert tree["total"] == first["total"]
+        assert sum(s["score"] for s in tree["subscores"]) == first["total"]
+        awarded = [f for s in tree["subscores"] for i in s["items"] if i["awarded"] for f in i["facts"]]
+        assert awarded and all(f["file"] and f["row"] > 0 and f["source"] for f in awarded)
+
+        pseudo = await client.get(f"/v1/rules/young_carer/candidates?month={month}&size=5",
+                                  headers=headers("criteria_design", "contractor_analyst"))
+        assert pseudo.status_code == 200
+        assert all("person_id" not in i and i["pseudonym"].startswith("P") for i in pseudo.json()["items"])
+
+        refused = await client.get(f"/v1/eligibility/E1?month={month}", headers=headers("early_detection", "caseworker"))
+        assert refused.status_code == 403
+        allowed = await client.get(f"/v1/eligibility/E1?month={month}", headers=headers("eligibility_check", "caseworker"))
+        assert allowed.status_code == 200 and allowed.json()["items"]
+
+        cells = (await client.get(f"/v1/rules/young_carer/aggregates?month={month}&group_by=grade",
+                                  headers=headers("policy_statistics", "analyst"))).json()["cells"]
+        shown = [c["candidates"] for c in cells if c["candidates"] is not None]
+        assert all(n >= 5 for n in shown)
+        assert sum(1 for c in cells if c["candidates"] is None) != 1  # never a lone hidden cell
+
+        history = await client.get(f"/v1/children/{first['person_id']}/assessments",
+                                   headers=headers("case_support", "caseworker"))
+        months = {a["month"] for a in history.json()["assessments"] if a["rule"] == "young_carer"}
+        assert months <= set(MONTHS) and month in months
+
+        feed = (await client.get("/v1/alerts?limit=1000", headers=headers("early_detection", "caseworker"))).json()
+        assert feed["items"] and {i["rule"] for i in feed["items"]} >= {"young_carer"}

@@ -130,10 +130,11 @@ async def aggregate(*, rule_id: str, month: AssessmentMonth, group_by: str, uow:
     candidates = Counter(key(s) for s in stored if s.candidate)
     cells = []
     for measure in (scored, candidates):
-        hidden = {g for g, n in measure.items() if n < MIN_CELL}
-        if len(hidden) == 1 and len(measure) > 1:
+        counts = {g: measure.get(g, 0) for g in scored}
+        hidden = {g for g, n in counts.items() if n < MIN_CELL}
+        if len(hidden) == 1 and len(counts) > 1:
             # Complementary suppression: one hidden cell would follow from the total minus the others.
-            rest = sorted((n, g) for g, n in measure.items() if g not in hidden)
+            rest = sorted((n, g) for g, n in counts.items() if g not in hidden)
             hidden.add(rest[0][1])
         cells.append(hidden)
     return [
