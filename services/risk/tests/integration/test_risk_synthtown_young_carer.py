@@ -76,13 +76,14 @@ def body(source: str, row: dict[str, Any]) -> dict[str, Any] | None:
             )
         }
     if source == "hitorioya_iryo":
-        return {
-            "entitlement": sr.Entitlement(program=source, start=sdate(v["資格取得日"]), end=sdate(v["資格喪失日"]))
-        }
+        return {"entitlement": sr.Entitlement(program=source, start=sdate(v["資格取得日"]), end=sdate(v["資格喪失日"]))}
     if source == "shogai_techo":
         return {
             "certificate": sr.Certificate(
-                kind=str(v["手帳種別"]), level=str(v["等級"]), issued=sdate(v["交付日"]), valid_until=sdate(v["有効期限"])
+                kind=str(v["手帳種別"]),
+                level=str(v["等級"]),
+                issued=sdate(v["交付日"]),
+                valid_until=sdate(v["有効期限"]),
             )
         }
     if source == "shogai_service":
@@ -109,7 +110,10 @@ def body(source: str, row: dict[str, Any]) -> dict[str, Any] | None:
     if source == "koumu_shusseki":
         return {
             "attendance": sr.AttendanceMark(
-                school_code=str(v["学校コード"]), student_no=str(v["児童生徒番号"]), date=sdate(v["日付"]), mark=str(v["区分"])
+                school_code=str(v["学校コード"]),
+                student_no=str(v["児童生徒番号"]),
+                date=sdate(v["日付"]),
+                mark=str(v["区分"]),
             )
         }
     if source == "koumu_hokenshitsu":
@@ -136,7 +140,9 @@ def body(source: str, row: dict[str, Any]) -> dict[str, Any] | None:
         }
     if source == "shugaku_enjo":
         return {
-            "school_aid": sr.SchoolAid(school_year=str(v["年度"]), category=str(v["認定区分"]), certified=sdate(v["認定日"]))
+            "school_aid": sr.SchoolAid(
+                school_year=str(v["年度"]), category=str(v["認定区分"]), certified=sdate(v["認定日"])
+            )
         }
     if source == "zeimu":
         return {"tax_status": sr.TaxStatus(fiscal_year=str(v["年度"]), category=str(v["課税区分"]), income="")}
@@ -195,7 +201,9 @@ class Feeder:
                     resident=row["住民区分"] == "住民",
                 )
             )
-            out.append(envelope(person_pb2.PersonLinked(person_id=ref.truth_id, atena_no=str(row["宛名番号"])), ref.truth_id))
+            out.append(
+                envelope(person_pb2.PersonLinked(person_id=ref.truth_id, atena_no=str(row["宛名番号"])), ref.truth_id)
+            )
         for code in sorted(self.households | set(members)):
             message = person_pb2.HouseholdChanged(
                 household_id=code, setai_code=code, members=members.get(code, []), version=self.version
@@ -227,7 +235,12 @@ class Feeder:
                 out.append(envelope(message, key))
                 for index, ref in enumerate(refs):
                     resolved = person_pb2.ReferenceResolved(
-                        record_key=key, source=source, reference_index=index, role=ref.role, person_id=ref.truth_id, version=1
+                        record_key=key,
+                        source=source,
+                        reference_index=index,
+                        role=ref.role,
+                        person_id=ref.truth_id,
+                        version=1,
                     )
                     references.append(envelope(resolved, key))
             if source not in EVENT_SOURCES:
@@ -251,9 +264,10 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return town_files.GeneratedTown(out_dir, truth)
 
 
-@pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
-    settings = PlatformSettings(data_dir=tmp_path, outbox_poll_seconds=0.05)
+@pytest.fixture(params=["sqlite", "postgres"])
+async def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Runtime]:
+    database_url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    settings = PlatformSettings(data_dir=tmp_path, database_url=database_url, outbox_poll_seconds=0.05)
     async with running(targets=["risk"], settings=settings, bus=InProcessBus()) as started:
         yield started
 
@@ -348,9 +362,7 @@ def independent_eligibility(town: Any, month: str) -> dict[str, set[str]]:
         and (not row["資格喪失日"] or day < independent._ymd(row["資格喪失日"]))
     }
     school_year = str(day.year if day.month >= 4 else day.year - 1)
-    aided = {
-        ref.truth_id for row, refs in view.rows("shugaku_enjo") for ref in refs if str(row["年度"]) == school_year
-    }
+    aided = {ref.truth_id for row, refs in view.rows("shugaku_enjo") for ref in refs if str(row["年度"]) == school_year}
     e2 = set()
     for child_id in expected_population(town, month):
         found = parents_of(residents[child_id])
@@ -401,14 +413,16 @@ async def test_eligibility_lists_and_the_routes_on_the_same_town(town: Any, runt
     assert signer is not None
 
     def headers(purpose: str, role: str) -> dict[str, str]:
-        context = AccessContext(subject="staff-1", roles=[role], org_unit="kodomo", purpose=purpose,
-                                decision_id="d", municipality="143669")
+        context = AccessContext(
+            subject="staff-1", roles=[role], org_unit="kodomo", purpose=purpose, decision_id="d", municipality="143669"
+        )
         return {CONTEXT_HEADER: signer.sign(context)}
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://risk") as client:
         month = MONTHS[-1]
-        page = await client.get(f"/v1/rules/young_carer/candidates?month={month}&size=5",
-                                headers=headers("early_detection", "caseworker"))
+        page = await client.get(
+            f"/v1/rules/young_carer/candidates?month={month}&size=5", headers=headers("early_detection", "caseworker")
+        )
         assert page.status_code == 200, page.text
         body = page.json()
         assert body["total"] > 5 and len(body["items"]) == 5
@@ -421,24 +435,35 @@ async def test_eligibility_lists_and_the_routes_on_the_same_town(town: Any, runt
         awarded = [f for s in tree["subscores"] for i in s["items"] if i["awarded"] for f in i["facts"]]
         assert awarded and all(f["file"] and f["row"] > 0 and f["source"] for f in awarded)
 
-        pseudo = await client.get(f"/v1/rules/young_carer/candidates?month={month}&size=5",
-                                  headers=headers("criteria_design", "contractor_analyst"))
+        pseudo = await client.get(
+            f"/v1/rules/young_carer/candidates?month={month}&size=5",
+            headers=headers("criteria_design", "contractor_analyst"),
+        )
         assert pseudo.status_code == 200
         assert all("person_id" not in i and i["pseudonym"].startswith("P") for i in pseudo.json()["items"])
 
-        refused = await client.get(f"/v1/eligibility/E1?month={month}", headers=headers("early_detection", "caseworker"))
+        refused = await client.get(
+            f"/v1/eligibility/E1?month={month}", headers=headers("early_detection", "caseworker")
+        )
         assert refused.status_code == 403
-        allowed = await client.get(f"/v1/eligibility/E1?month={month}", headers=headers("eligibility_check", "caseworker"))
+        allowed = await client.get(
+            f"/v1/eligibility/E1?month={month}", headers=headers("eligibility_check", "caseworker")
+        )
         assert allowed.status_code == 200 and allowed.json()["items"]
 
-        cells = (await client.get(f"/v1/rules/young_carer/aggregates?month={month}&group_by=grade",
-                                  headers=headers("policy_statistics", "analyst"))).json()["cells"]
+        cells = (
+            await client.get(
+                f"/v1/rules/young_carer/aggregates?month={month}&group_by=grade",
+                headers=headers("policy_statistics", "analyst"),
+            )
+        ).json()["cells"]
         shown = [c["candidates"] for c in cells if c["candidates"] is not None]
         assert all(n >= 5 for n in shown)
         assert sum(1 for c in cells if c["candidates"] is None) != 1  # never a lone hidden cell
 
-        history = await client.get(f"/v1/children/{first['person_id']}/assessments",
-                                   headers=headers("case_support", "caseworker"))
+        history = await client.get(
+            f"/v1/children/{first['person_id']}/assessments", headers=headers("case_support", "caseworker")
+        )
         months = {a["month"] for a in history.json()["assessments"] if a["rule"] == "young_carer"}
         assert months <= set(MONTHS) and month in months
 

@@ -56,7 +56,9 @@ class RuleRepository:
         self._session = session
         self._t = table
 
-    async def add(self, *, rule_id: str, version: int, title: str, text: str, digest: str, status: str, by: str) -> None:
+    async def add(
+        self, *, rule_id: str, version: int, title: str, text: str, digest: str, status: str, by: str
+    ) -> None:
         """Store a new version (draft or adopted)."""
         now = datetime.now(UTC)
         await self._session.execute(
@@ -195,14 +197,18 @@ class AssessmentRepository:
             delete(a).where(and_(a.c.rule_id == rule_id, a.c.rule_version == version, a.c.month == month))
         )
 
-    async def previous(self, *, rule_id: str, month: str, person_ids: Sequence[str]) -> dict[str, tuple[int, int | None, bool]]:
+    async def previous(
+        self, *, rule_id: str, month: str, person_ids: Sequence[str]
+    ) -> dict[str, tuple[int, int | None, bool]]:
         """Per child, the latest stored (version, total, candidate) for the month, else for an earlier month."""
         a = self._a
         found: dict[str, tuple[str, int, int | None, bool]] = {}
         for start in range(0, len(person_ids), CHUNK):
             rows = await self._session.execute(
                 select(a.c.person_id, a.c.month, a.c.rule_version, a.c.total, a.c.candidate).where(
-                    and_(a.c.rule_id == rule_id, a.c.month <= month, a.c.person_id.in_(person_ids[start : start + CHUNK]))
+                    and_(
+                        a.c.rule_id == rule_id, a.c.month <= month, a.c.person_id.in_(person_ids[start : start + CHUNK])
+                    )
                 )
             )
             for row in rows:

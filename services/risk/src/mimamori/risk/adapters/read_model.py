@@ -93,9 +93,7 @@ class ReadModelRepository:
         stored: dict[tuple[str, int], Any] = {}
         keys = list(latest)
         for chunk in _chunks(keys):
-            rows = await self._session.execute(
-                select(r).where(tuple_(r.c.record_key, r.c.reference_index).in_(chunk))
-            )
+            rows = await self._session.execute(select(r).where(tuple_(r.c.record_key, r.c.reference_index).in_(chunk)))
             stored.update({(row.record_key, row.reference_index): row for row in rows})
         fresh = []
         for key, ref in latest.items():

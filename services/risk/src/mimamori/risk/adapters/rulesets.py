@@ -8,5 +8,8 @@ from importlib import resources
 def builtin_rule_texts() -> list[str]:
     """The text of every shipped rule document."""
     folder = resources.files("mimamori.risk") / "rulesets"
-    return [entry.read_text(encoding="utf-8") for entry in sorted(folder.iterdir(), key=lambda e: e.name)
-            if entry.name.endswith(".yaml")]
+    return [
+        entry.read_text(encoding="utf-8")
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".yaml")
+    ]

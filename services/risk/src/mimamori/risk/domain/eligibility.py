@@ -129,7 +129,9 @@ class Eligibility:
             if self._has(parent, program="jidou_fuyou", role="recipient", status="有"):
                 continue
             result.append(
-                Eligible("E1", parent, children, ("ひとり親", "非課税", "児童扶養手当 資格なし"), self._tax_evidence(parent))
+                Eligible(
+                    "E1", parent, children, ("ひとり親", "非課税", "児童扶養手当 資格なし"), self._tax_evidence(parent)
+                )
             )
         return result
 
@@ -143,7 +145,9 @@ class Eligibility:
             if self._has(parent, program="hitorioya_iryo", role=None):
                 continue
             result.append(
-                Eligible("E3", parent, children, ("ひとり親", category, "ひとり親医療費助成なし"), self._tax_evidence(parent))
+                Eligible(
+                    "E3", parent, children, ("ひとり親", category, "ひとり親医療費助成なし"), self._tax_evidence(parent)
+                )
             )
         return result
 

@@ -88,7 +88,9 @@ class MonthView:
             for role, pid in fact.persons:
                 if role == "child" and pid in self._home:
                     found[pid] = Pupil(
-                        fact.fields.get("school_code", ""), fact.fields.get("student_no", ""), fact.fields.get("grade", "")
+                        fact.fields.get("school_code", ""),
+                        fact.fields.get("student_no", ""),
+                        fact.fields.get("grade", ""),
                     )
         return found
 

@@ -77,7 +77,9 @@ async def candidates(
     """Candidates of a month under the adopted version, filtered (band, school, grade, age band) and paged."""
     async with uow:
         rule = await _rule(uow, rule_id)
-        stored = await uow.assessments.list(rule_id=rule.id, version=rule.version, month=str(month), candidates_only=True)
+        stored = await uow.assessments.list(
+            rule_id=rule.id, version=rule.version, month=str(month), candidates_only=True
+        )
         chosen = [s for s in stored if _keep(s, filters)]
         chosen.sort(key=lambda s: (-(s.total or 0), s.person_id))
         items = chosen[(page - 1) * size : page * size]
@@ -112,12 +114,15 @@ async def child_history(
     return found
 
 
-async def aggregate(*, rule_id: str, month: AssessmentMonth, group_by: str, uow: RiskUnitOfWork) -> list[dict[str, Any]]:
+async def aggregate(
+    *, rule_id: str, month: AssessmentMonth, group_by: str, uow: RiskUnitOfWork
+) -> list[dict[str, Any]]:
     """Scored children and candidates per fixed group; a cell under 5 is suppressed, and so is the smallest
     other cell of the grouping whenever one is, so no cell is recovered from the town total by differencing."""
     async with uow:
         rule = await _rule(uow, rule_id)
         stored = await uow.assessments.list(rule_id=rule.id, version=rule.version, month=str(month))
+
     def key(s: StoredAssessment) -> str:
         if group_by == "school":
             return s.school_code or "不明"
@@ -126,6 +131,7 @@ async def aggregate(*, rule_id: str, month: AssessmentMonth, group_by: str, uow:
         if group_by == "age_band":
             return age_band(s.age)
         return "town"
+
     scored = Counter(key(s) for s in stored)
     candidates = Counter(key(s) for s in stored if s.candidate)
     cells = []
@@ -148,8 +154,9 @@ async def aggregate(*, rule_id: str, month: AssessmentMonth, group_by: str, uow:
     ]
 
 
-async def alerts(*, after: int, limit: int, rule_id: str | None, uow: RiskUnitOfWork, context: AccessContext,
-                 route: str) -> list[Any]:
+async def alerts(
+    *, after: int, limit: int, rule_id: str | None, uow: RiskUnitOfWork, context: AccessContext, route: str
+) -> list[Any]:
     """The alert feed after a sequence number."""
     async with uow:
         rows = await uow.assessments.alerts(after=after, limit=limit, rule_id=rule_id)
@@ -183,15 +190,25 @@ async def dry_run(rule_id: str, version: int, *, month: AssessmentMonth, uow: Ri
         current = await _rule(uow, rule_id)
         draft = scoring.rule_of(row.text)
         view = await scoring.full_view(uow, month)
-        stored = {s.person_id: s for s in await uow.assessments.list(rule_id=rule_id, version=current.version, month=str(month))}
+        stored = {
+            s.person_id: s
+            for s in await uow.assessments.list(rule_id=rule_id, version=current.version, month=str(month))
+        }
     new = {s.assessment.person_id: s.assessment for s in score_view(draft, view)}
     entered = sorted(p for p, a in new.items() if a.candidate and not (p in stored and stored[p].candidate))
     left = sorted(p for p, s in stored.items() if s.candidate and not (p in new and new[p].candidate))
     changed = sorted(
         p for p, a in new.items() if a.candidate and p in stored and stored[p].candidate and stored[p].total != a.total
     )
-    return {"rule": rule_id, "draft_version": version, "adopted_version": current.version, "month": str(month),
-            "entered": entered, "left": left, "changed": changed}
+    return {
+        "rule": rule_id,
+        "draft_version": version,
+        "adopted_version": current.version,
+        "month": str(month),
+        "entered": entered,
+        "left": left,
+        "changed": changed,
+    }
 
 
 async def adopt(rule_id: str, version: int, *, month: AssessmentMonth | None, uow: RiskUnitOfWork) -> int:
@@ -209,8 +226,9 @@ async def adopt(rule_id: str, version: int, *, month: AssessmentMonth | None, uo
     return count
 
 
-async def eligibility(list_id: str, *, month: AssessmentMonth, uow: RiskUnitOfWork, context: AccessContext,
-                      route: str) -> list[dict[str, Any]]:
+async def eligibility(
+    list_id: str, *, month: AssessmentMonth, uow: RiskUnitOfWork, context: AccessContext, route: str
+) -> list[dict[str, Any]]:
     """An eligibility list with the reasons and the tax rows behind them (purpose eligibility_check only)."""
     async with uow:
         view = await scoring.full_view(uow, month)
@@ -219,7 +237,12 @@ async def eligibility(list_id: str, *, month: AssessmentMonth, uow: RiskUnitOfWo
         _audit(uow, context, route, [e.person_id for e in found])
         await uow.commit()
     return [
-        {"person_id": e.person_id, "atena_no": numbers.get(e.person_id, ""), "children": list(e.children),
-         "reasons": list(e.reasons), "tax": list(e.tax)}
+        {
+            "person_id": e.person_id,
+            "atena_no": numbers.get(e.person_id, ""),
+            "children": list(e.children),
+            "reasons": list(e.reasons),
+            "tax": list(e.tax),
+        }
         for e in found
     ]

@@ -223,7 +223,9 @@ class _Evaluation:
         if isinstance(condition, AllOf):
             results = [self._condition(c) for c in condition.conditions]
             holds = all(r.holds for r in results)
-            return _Result(holds, [e for r in results for e in r.evidence], "; ".join(r.note for r in results if r.note))
+            return _Result(
+                holds, [e for r in results for e in r.evidence], "; ".join(r.note for r in results if r.note)
+            )
         if isinstance(condition, AnyOf):
             results = [self._condition(c) for c in condition.conditions]
             holding = [r for r in results if r.holds]

@@ -280,9 +280,7 @@ class _Builder:
         none_points = self._number(raw["none_points"], f"{where}.none_points") if "none_points" in raw else None
         if raw["combine"] == "combination" and none_points is None:
             self.errors.append(f"{where}: combination には none_points (どれもないときの点) が必要です")
-        return SubScore(
-            id=raw["id"], title=raw["title"], combine=raw["combine"], items=items, none_points=none_points
-        )
+        return SubScore(id=raw["id"], title=raw["title"], combine=raw["combine"], items=items, none_points=none_points)
 
     def _item(self, raw: dict[str, Any], where: str) -> Item:
         return Item(

@@ -19,7 +19,9 @@ CandidateAccess = Annotated[
     AccessContext,
     Depends(require(purposes=("early_detection", "case_support", "criteria_design"), roles=LIST_ROLES + DESIGN_ROLES)),
 ]
-ChildScoresAccess = Annotated[AccessContext, Depends(require(purposes=("early_detection", "case_support"), roles=LIST_ROLES))]
+ChildScoresAccess = Annotated[
+    AccessContext, Depends(require(purposes=("early_detection", "case_support"), roles=LIST_ROLES))
+]
 StatsAccess = Annotated[
     AccessContext,
     Depends(require(purposes=("policy_statistics",), roles=(*LIST_ROLES, "analyst"))),
@@ -58,7 +60,13 @@ async def list_candidates(
     filters = {"min_total": min_total, "max_total": max_total, "school": school, "grade": grade, "age_band": age_band}
     try:
         found = await lists.candidates(
-            rule_id=rule_id, month=month, filters=filters, page=page, size=size, uow=uow, context=context,
+            rule_id=rule_id,
+            month=month,
+            filters=filters,
+            page=page,
+            size=size,
+            uow=uow,
+            context=context,
             route="/v1/rules/{rule_id}/candidates",
         )
     except lists.NotFound as exc:
@@ -67,8 +75,12 @@ async def list_candidates(
     items = []
     for s in found.items:
         item: dict[str, Any] = {
-            "total": s.total, "subscores": s.subscores, "school": s.school_code, "grade": s.grade,
-            "age_band": lists.age_band(s.age), "rule_version": s.rule_version,
+            "total": s.total,
+            "subscores": s.subscores,
+            "school": s.school_code,
+            "grade": s.grade,
+            "age_band": lists.age_band(s.age),
+            "rule_version": s.rule_version,
         }
         if pseudonymous:
             item["pseudonym"] = lists.pseudonym(s.person_id, key=PSEUDONYM_KEY)
@@ -83,14 +95,23 @@ async def list_candidates(
 async def child_assessments(person_id: str, context: ChildScoresAccess, uow: UowDep) -> dict[str, Any]:
     """Every month's assessment of a child under each adopted rule, with the explanation tree."""
     try:
-        found = await lists.child_history(person_id, uow=uow, context=context, route="/v1/children/{person_id}/assessments")
+        found = await lists.child_history(
+            person_id, uow=uow, context=context, route="/v1/children/{person_id}/assessments"
+        )
     except lists.NotFound as exc:
         raise _not_found(exc) from exc
     return {
         "person_id": person_id,
         "assessments": [
-            {"rule": s.rule_id, "rule_version": s.rule_version, "month": s.month, "candidate": s.candidate,
-             "total": s.total, "subscores": s.subscores, "explanation": s.explanation}
+            {
+                "rule": s.rule_id,
+                "rule_version": s.rule_version,
+                "month": s.month,
+                "candidate": s.candidate,
+                "total": s.total,
+                "subscores": s.subscores,
+                "explanation": s.explanation,
+            }
             for s in found
         ],
     }
@@ -124,9 +145,19 @@ async def alert_feed(
     rows = await lists.alerts(after=after, limit=limit, rule_id=rule, uow=uow, context=context, route="/v1/alerts")
     return {
         "items": [
-            {"seq": r.seq, "alert_id": r.alert_id, "rule": r.rule_id, "rule_version": r.rule_version, "month": r.month,
-             "person_id": r.person_id, "previous_band": r.previous_band, "band": r.band,
-             "previous_total": r.previous_total, "total": r.total, "raised_at": r.raised_at.isoformat()}
+            {
+                "seq": r.seq,
+                "alert_id": r.alert_id,
+                "rule": r.rule_id,
+                "rule_version": r.rule_version,
+                "month": r.month,
+                "person_id": r.person_id,
+                "previous_band": r.previous_band,
+                "band": r.band,
+                "previous_total": r.previous_total,
+                "total": r.total,
+                "raised_at": r.raised_at.isoformat(),
+            }
             for r in rows
         ]
     }
@@ -139,8 +170,16 @@ async def rule_versions(context: RuleAccess, uow: UowDep) -> dict[str, Any]:
         versions = await uow.rules.versions()
     return {
         "items": [
-            {"rule": v.rule_id, "version": v.version, "status": v.status, "title": v.title, "digest": v.digest,
-             "created_by": v.created_by, "created_at": v.created_at.isoformat(), "text": v.text}
+            {
+                "rule": v.rule_id,
+                "version": v.version,
+                "status": v.status,
+                "title": v.title,
+                "digest": v.digest,
+                "created_by": v.created_by,
+                "created_at": v.created_at.isoformat(),
+                "text": v.text,
+            }
             for v in versions
         ]
     }
@@ -154,7 +193,9 @@ async def add_version(
     try:
         rule = await lists.add_draft(rule_id, text=text, uow=uow, by=context.subject)
     except RuleInvalid as exc:
-        raise Problem(status=422, code="rule_invalid", title="ルールの書き方に誤りがあります", detail="\n".join(exc.errors)) from exc
+        raise Problem(
+            status=422, code="rule_invalid", title="ルールの書き方に誤りがあります", detail="\n".join(exc.errors)
+        ) from exc
     except ValueError as exc:
         raise Problem(status=409, code="rule_version_conflict", title="ルールのidまたはバージョンが合いません") from exc
     return {"rule": rule.id, "version": rule.version, "status": "draft"}
@@ -183,9 +224,7 @@ async def adopt(rule_id: str, version: int, context: RuleAdmin, uow: UowDep) -> 
 
 
 @router.get("/eligibility/{list_id}", summary="受給要件を満たすが受給していない一覧")
-async def eligibility(
-    list_id: str, context: EligibilityAccess, month: MonthDep, uow: UowDep
-) -> dict[str, Any]:
+async def eligibility(list_id: str, context: EligibilityAccess, month: MonthDep, uow: UowDep) -> dict[str, Any]:
     """E1 / E2 / E3 (purpose eligibility_check only: the one use of tax data)."""
     if list_id not in ("E1", "E2", "E3"):
         raise Problem(status=404, code="not_found", title="一覧は E1, E2, E3 のいずれかです")
