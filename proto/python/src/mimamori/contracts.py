@@ -8,6 +8,7 @@ from mimamori.events.audit.v1 import access_pb2
 from mimamori.events.casework.v1 import observation_pb2
 from mimamori.events.identity.v1 import person_pb2
 from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
+from mimamori.events.risk.v1 import alert_pb2
 
 TOPICS: dict[type[Message], str] = {
     person_record_pb2.PersonRecordReceived: "ingest.person-record.v1",
@@ -19,6 +20,7 @@ TOPICS: dict[type[Message], str] = {
     person_pb2.PersonUnmerged: "identity.person.v1",
     observation_pb2.ObservationRecorded: "casework.observation.v1",
     access_pb2.AccessRecorded: "audit.access.v1",
+    alert_pb2.RiskAlertRaised: "risk.alert.v1",
 }
 
 MESSAGE_TYPES: dict[str, type[Message]] = {cls.DESCRIPTOR.full_name: cls for cls in TOPICS}

@@ -8,9 +8,16 @@ from fastapi import FastAPI
 
 from mimamori.kit.http import create_service_app
 from mimamori.kit.runtime.service import Wiring
+from mimamori.risk.adapters.rulesets import builtin_rule_texts
 from mimamori.risk.entrypoints import consumers
-from mimamori.risk.entrypoints.api import children, households
+from mimamori.risk.entrypoints.api import children, households, scoring_routes
+from mimamori.risk.service_layer import scoring
 from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
+
+
+async def seed(factory: Callable[[], RiskUnitOfWork]) -> None:
+    """Store the shipped rule versions not yet stored."""
+    await scoring.seed_rules(builtin_rule_texts(), uow=factory())
 
 
 def bootstrap(*, wiring: Wiring) -> FastAPI:
@@ -27,4 +34,5 @@ def bootstrap(*, wiring: Wiring) -> FastAPI:
     )
     app.include_router(children.router)
     app.include_router(households.router)
+    app.include_router(scoring_routes.router)
     return app

@@ -8,7 +8,7 @@ from sqlalchemy import MetaData, Table
 from mimamori.kit.runtime.module import Platform
 from mimamori.kit.runtime.service import ServiceModule
 from mimamori.risk.adapters.tables import define_tables
-from mimamori.risk.bootstrap import bootstrap
+from mimamori.risk.bootstrap import bootstrap, seed
 from mimamori.risk.config import RiskSettings
 
 
@@ -27,7 +27,9 @@ class RiskModule(ServiceModule):
         return define_tables(metadata)
 
     async def bootstrap(self, platform: Platform) -> FastAPI:
-        return bootstrap(wiring=self.wiring())
+        app = bootstrap(wiring=self.wiring())
+        await seed(app.state.uow_factory)
+        return app
 
 
 def create_module() -> RiskModule:

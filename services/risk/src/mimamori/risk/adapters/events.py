@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from mimamori.events.identity.v1 import person_pb2
+from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
+from mimamori.risk.domain.facts import FactVersion, Origin
 from mimamori.risk.domain.household import BirthDate, Household, Member
 
 
@@ -36,3 +38,36 @@ def announced_at(event_time: str) -> datetime:
     except ValueError:
         return datetime.now(UTC)
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+# Fields that name a person (they travel as PersonReference too) or are free: never kept as a fact's field.
+_PERSONAL_FIELDS = frozenset({"guardian_name"})
+
+
+def fact_version_from_event(message: source_record_pb2.SourceRecordReceived) -> FactVersion | None:
+    """The fact version a source record announces; None for a record without a body risk knows."""
+    kind = message.WhichOneof("body")
+    if kind is None:
+        return None
+    body = getattr(message, kind)
+    fields: dict[str, str] = {}
+    for descriptor, value in body.ListFields():
+        if descriptor.name in _PERSONAL_FIELDS:
+            continue
+        if descriptor.message_type is not None:
+            fields[descriptor.name] = value.iso or ""
+        elif isinstance(value, bool):
+            fields[descriptor.name] = "true" if value else "false"
+        else:
+            fields[descriptor.name] = str(value).strip()
+    if kind == "consultation" and not fields.get("system"):
+        fields["system"] = message.provenance.source
+    provenance = message.provenance
+    return FactVersion(
+        record_key=message.record_key,
+        month=message.month,
+        kind=kind,
+        removed=message.change == person_record_pb2.RECORD_CHANGE_REMOVED,
+        fields=fields,
+        origin=Origin(source=provenance.source, file=provenance.file_name, row=provenance.row),
+    )

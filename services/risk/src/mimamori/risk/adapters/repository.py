@@ -71,21 +71,38 @@ class HouseholdRepository:
         ids = await self._session.execute(select(self._m.c.household_id).where(self._m.c.person_id == person_id))
         return await self._load([row.household_id for row in ids])
 
+    async def containing_any(self, person_ids: set[str]) -> list[Household]:
+        """The households that list any of the persons, most recently announced first."""
+        ids: set[str] = set()
+        wanted = sorted(person_ids)
+        for start in range(0, len(wanted), 500):
+            rows = await self._session.execute(
+                select(self._m.c.household_id).where(self._m.c.person_id.in_(wanted[start : start + 500]))
+            )
+            ids.update(row.household_id for row in rows)
+        return await self._load(sorted(ids))
+
+    async def all(self) -> list[Household]:
+        """Every household, most recently announced first."""
+        rows = await self._session.execute(select(self._h.c.household_id))
+        return await self._load([row.household_id for row in rows])
+
     async def _load(self, household_ids: list[str]) -> list[Household]:
         if not household_ids:
             return []
         h, m = self._h, self._m
-        heads = (
-            await self._session.execute(
-                select(h).where(h.c.household_id.in_(household_ids)).order_by(h.c.announced_at.desc(), h.c.household_id)
-            )
-        ).all()
-        rows = await self._session.execute(
-            select(m).where(m.c.household_id.in_(household_ids)).order_by(m.c.household_id, m.c.person_id)
-        )
+        heads: list[Any] = []
         members: dict[str, list[Member]] = defaultdict(list)
-        for row in rows:
-            members[row.household_id].append(_member(row))
+        for start in range(0, len(household_ids), 500):
+            chunk = household_ids[start : start + 500]
+            heads.extend((await self._session.execute(select(h).where(h.c.household_id.in_(chunk)))).all())
+            rows = await self._session.execute(
+                select(m).where(m.c.household_id.in_(chunk)).order_by(m.c.household_id, m.c.person_id)
+            )
+            for row in rows:
+                members[row.household_id].append(_member(row))
+        heads.sort(key=lambda head: head.household_id)
+        heads.sort(key=lambda head: _aware(head.announced_at), reverse=True)
         return [
             Household(
                 household_id=head.household_id,
@@ -95,6 +112,11 @@ class HouseholdRepository:
             )
             for head in heads
         ]
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes (stored as UTC).
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _member(row: Any) -> Member:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, MetaData, String, Table
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text
 
 
 def define_tables(metadata: MetaData) -> dict[str, Table]:
@@ -28,4 +28,98 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("dv_support", Boolean, nullable=False),
         Index("ix_household_members_person", "person_id"),
     )
-    return {"households": households, "household_members": members}
+    facts = Table(
+        "source_facts",
+        metadata,
+        Column("record_key", String(200), primary_key=True),
+        Column("month", String(6), primary_key=True),
+        Column("kind", String(40), nullable=False),
+        Column("source", String(40), nullable=False),
+        Column("file", String(200), nullable=False),
+        Column("row", Integer, nullable=False),
+        Column("removed", Boolean, nullable=False),
+        Column("fields", JSON, nullable=False),
+        Index("ix_source_facts_month", "month"),
+    )
+    references = Table(
+        "fact_references",
+        metadata,
+        Column("record_key", String(200), primary_key=True),
+        Column("reference_index", Integer, primary_key=True),
+        Column("role", String(40), nullable=False),
+        Column("person_id", String(64), nullable=False),
+        Column("version", BigInteger, nullable=False),
+        Column("removed", Boolean, nullable=False),
+        Index("ix_fact_references_person", "person_id"),
+    )
+    aliases = Table(
+        "person_aliases",
+        metadata,
+        Column("merged_person_id", String(64), primary_key=True),
+        Column("surviving_person_id", String(64), nullable=False),
+        Column("merge_id", String(64), nullable=False),
+    )
+    numbers = Table(
+        "person_numbers",
+        metadata,
+        Column("person_id", String(64), primary_key=True),
+        Column("atena_no", String(20), nullable=False),
+    )
+    rules = Table(
+        "rule_versions",
+        metadata,
+        Column("rule_id", String(64), primary_key=True),
+        Column("version", Integer, primary_key=True),
+        Column("status", String(20), nullable=False),  # draft | adopted | superseded
+        Column("title", String(200), nullable=False),
+        Column("text", Text, nullable=False),
+        Column("digest", String(64), nullable=False),
+        Column("created_by", String(200), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("adopted_at", DateTime(timezone=True), nullable=True),
+    )
+    assessments = Table(
+        "assessments",
+        metadata,
+        Column("rule_id", String(64), primary_key=True),
+        Column("rule_version", Integer, primary_key=True),
+        Column("month", String(6), primary_key=True),
+        Column("person_id", String(64), primary_key=True),
+        Column("candidate", Boolean, nullable=False),
+        Column("total", Integer, nullable=True),
+        Column("subscores", JSON, nullable=False),
+        Column("explanation", JSON, nullable=False),
+        Column("household_id", String(64), nullable=False),
+        Column("school_code", String(40), nullable=False),
+        Column("grade", String(4), nullable=False),
+        Column("age", Integer, nullable=True),
+        Column("computed_at", DateTime(timezone=True), nullable=False),
+        Index("ix_assessments_person", "person_id", "rule_id"),
+    )
+    alerts = Table(
+        "alerts",
+        metadata,
+        Column("alert_id", String(64), primary_key=True),
+        Column("seq", BigInteger, nullable=False),
+        Column("rule_id", String(64), nullable=False),
+        Column("rule_version", Integer, nullable=False),
+        Column("month", String(6), nullable=False),
+        Column("person_id", String(64), nullable=False),
+        Column("previous_band", Integer, nullable=False),
+        Column("band", Integer, nullable=False),
+        Column("previous_total", Integer, nullable=True),
+        Column("total", Integer, nullable=True),
+        Column("raised_at", DateTime(timezone=True), nullable=False),
+        Index("ix_alerts_seq", "seq"),
+    )
+    return {
+        "households": households,
+        "household_members": members,
+        "source_facts": facts,
+        "fact_references": references,
+        "person_aliases": aliases,
+        "person_numbers": numbers,
+        "rule_versions": rules,
+        "assessments": assessments,
+        "alerts": alerts,
+    }

@@ -187,6 +187,26 @@ class Household:
         member = self.member(person_id)
         return self._child(member, as_of) if member is not None else None
 
+    def family(self, person_id: str, *, as_of: date) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(parents, younger siblings, siblings) of any current member on `as_of`, whether or not they are a
+        child by age: a pupil on the school roll is scored whatever the household says about their age."""
+        member = self.member(person_id)
+        if member is None or member.generation is None:
+            return (), (), ()
+        generation = member.generation
+        siblings = tuple(
+            sorted(
+                m.person_id
+                for m in self.members
+                if m.person_id != person_id and m.generation == generation and m.present_on(as_of)
+            )
+        )
+        return self._parents(generation, as_of), self._younger_siblings(member, as_of), siblings
+
+    def residents(self, *, as_of: date) -> tuple[str, ...]:
+        """The members present on `as_of`."""
+        return tuple(m.person_id for m in self.members if m.present_on(as_of))
+
     def _child(self, member: Member, as_of: date) -> Child | None:
         generation = member.generation
         if generation is None or not member.present_on(as_of):

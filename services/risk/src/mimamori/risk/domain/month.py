@@ -43,5 +43,20 @@ class AssessmentMonth:
         """D: the day the month is assessed as of."""
         return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
 
+    @property
+    def first_day(self) -> date:
+        """The first day of the month."""
+        return date(self.year, self.month, 1)
+
+    def shift(self, months: int) -> AssessmentMonth:
+        """The month `months` later (earlier when negative)."""
+        index = self.year * 12 + self.month - 1 + months
+        return AssessmentMonth(index // 12, index % 12 + 1)
+
+    @property
+    def school_year(self) -> int:
+        """年度 (April–March) the month belongs to."""
+        return self.year if self.month >= 4 else self.year - 1
+
     def __str__(self) -> str:
         return f"{self.year:04d}{self.month:02d}"

@@ -1,32 +1,95 @@
-"""risk's subscriptions: identity's households."""
+"""risk's subscriptions: identity's households, references, merges and 宛名番号; ingest's source records.
+
+Each batch is applied in one transaction, then the children it touched are re-scored in the same one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from google.protobuf.message import Message
 
 from mimamori.events.identity.v1 import person_pb2
+from mimamori.events.ingest.v1 import source_record_pb2
 from mimamori.kit.messaging.bus import EventBus
 from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.messaging.inbox import subscription
-from mimamori.risk.adapters.events import announced_at, household_from_event
+from mimamori.risk.adapters.events import announced_at, fact_version_from_event, household_from_event
+from mimamori.risk.adapters.read_model import Reference
 from mimamori.risk.service_layer import handlers
 from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
 
 GROUP = "risk.identity"
 TOPICS = ("identity.household.v1",)
+RECORDS_GROUP = "risk.records"
+RECORDS_TOPICS = ("ingest.source-record.v1",)
+PERSONS_GROUP = "risk.persons"
+PERSONS_TOPICS = ("identity.reference.v1", "identity.person.v1")
 
 
-async def on_household_changed(message: Message, envelope: Envelope, uow: RiskUnitOfWork) -> None:
-    """identity announced a household's full membership."""
-    if not isinstance(message, person_pb2.HouseholdChanged):
-        return
-    await handlers.apply_household_change(
-        household_from_event(message), announced_at=announced_at(envelope.time), uow=uow
-    )
+async def on_households(batch: Sequence[tuple[Message, Envelope]], uow: RiskUnitOfWork) -> None:
+    """identity announced households' full membership."""
+    touched: set[str] = set()
+    for message, envelope in batch:
+        if not isinstance(message, person_pb2.HouseholdChanged):
+            continue
+        household = household_from_event(message)
+        before = await handlers.household_members(household.household_id, uow=uow)
+        if await handlers.apply_household_change(household, announced_at=announced_at(envelope.time), uow=uow):
+            touched |= before | {m.person_id for m in household.members}
+    await handlers.rescore_after(touched, months=set(), uow=uow)
+
+
+async def on_source_records(batch: Sequence[tuple[Message, Envelope]], uow: RiskUnitOfWork) -> None:
+    """ingest announced source records (added, changed, removed)."""
+    versions = []
+    for message, _ in batch:
+        if isinstance(message, source_record_pb2.SourceRecordReceived):
+            version = fact_version_from_event(message)
+            if version is not None:
+                versions.append(version)
+    touched = await handlers.store_source_records(versions, uow=uow)
+    await handlers.rescore_after(touched, months={v.month for v in versions}, uow=uow)
+
+
+async def on_persons(batch: Sequence[tuple[Message, Envelope]], uow: RiskUnitOfWork) -> None:
+    """identity resolved references, merged or unmerged persons, or linked a 宛名番号."""
+    references = []
+    touched: set[str] = set()
+    for message, _ in batch:
+        if isinstance(message, person_pb2.ReferenceResolved):
+            references.append(
+                Reference(
+                    record_key=message.record_key,
+                    reference_index=message.reference_index,
+                    role=message.role,
+                    person_id=message.person_id,
+                    version=message.version,
+                    removed=message.removed,
+                )
+            )
+        elif isinstance(message, person_pb2.PersonsMerged):
+            await uow.facts.merge(
+                surviving=message.surviving_person_id, merged=message.merged_person_id, merge_id=message.merge_id
+            )
+            touched |= {message.surviving_person_id, message.merged_person_id}
+        elif isinstance(message, person_pb2.PersonUnmerged):
+            await uow.facts.unmerge(restored=message.restored_person_id)
+            touched |= {message.surviving_person_id, message.restored_person_id}
+        elif isinstance(message, person_pb2.PersonLinked) and message.atena_no:
+            await uow.facts.set_number(message.person_id, message.atena_no)
+    if references:
+        touched |= await uow.facts.apply_references(references)
+    await handlers.rescore_after(touched, months=set(), uow=uow)
 
 
 def subscribe(bus: EventBus, *, uow: Callable[[], RiskUnitOfWork], retries: int) -> None:
     """Register risk's consumers."""
-    bus.subscribe(subscription(group=GROUP, topics=TOPICS, uow=uow, handle=on_household_changed, retries=retries))
+    bus.subscribe(subscription(group=GROUP, topics=TOPICS, uow=uow, handle_many=on_households, retries=retries))
+    bus.subscribe(
+        subscription(
+            group=RECORDS_GROUP, topics=RECORDS_TOPICS, uow=uow, handle_many=on_source_records, retries=retries
+        )
+    )
+    bus.subscribe(
+        subscription(group=PERSONS_GROUP, topics=PERSONS_TOPICS, uow=uow, handle_many=on_persons, retries=retries)
+    )

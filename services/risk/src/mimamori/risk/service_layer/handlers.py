@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
+from mimamori.risk.domain.facts import FactVersion
 from mimamori.risk.domain.household import Household
+from mimamori.risk.domain.month import AssessmentMonth
+from mimamori.risk.service_layer import scoring
 from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
 
 log = logging.getLogger("mimamori.risk")
@@ -22,3 +26,33 @@ async def apply_household_change(household: Household, *, announced_at: datetime
         return False
     await uow.households.replace(household, announced_at=announced_at)
     return True
+
+
+async def household_members(household_id: str, *, uow: RiskUnitOfWork) -> set[str]:
+    """The persons a stored household lists (touched when it changes)."""
+    stored = await uow.households.get(household_id)
+    return {m.person_id for m in stored.members} if stored else set()
+
+
+async def store_source_records(versions: Sequence[FactVersion], *, uow: RiskUnitOfWork) -> set[str]:
+    """Keep the announced fact versions; the persons their references name are touched."""
+    if not versions:
+        return set()
+    await uow.facts.store_fact_versions(versions)
+    return await uow.facts.persons_of_records([v.record_key for v in versions])
+
+
+async def rescore_after(touched: set[str], *, months: set[str], uow: RiskUnitOfWork) -> None:
+    """Re-score what new data touched: a month seen for the first time is scored in full (every child's D
+    moved), otherwise the children of the touched persons' households, for the latest month and the months
+    the new records belong to."""
+    latest = await uow.facts.latest_month()
+    if latest is None:
+        return
+    new_months = {m for m in months if m and not await uow.assessments.any_for_month(m)}
+    for month in sorted(new_months):
+        await scoring.rescore(uow, month=AssessmentMonth.parse(month))
+    targets = ({latest} | {m for m in months if m}) - new_months
+    if touched:
+        for month in sorted(targets):
+            await scoring.rescore(uow, month=AssessmentMonth.parse(month), touched=touched)

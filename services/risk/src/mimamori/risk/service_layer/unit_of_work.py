@@ -7,6 +7,8 @@ from typing import Self
 from sqlalchemy import Table
 
 from mimamori.kit.unit_of_work import UnitOfWork
+from mimamori.risk.adapters.assessments import AssessmentRepository, RuleRepository
+from mimamori.risk.adapters.read_model import ReadModelRepository
 from mimamori.risk.adapters.repository import HouseholdRepository
 
 
@@ -14,6 +16,9 @@ class RiskUnitOfWork(UnitOfWork):
     """One risk transaction."""
 
     households: HouseholdRepository
+    facts: ReadModelRepository
+    rules: RuleRepository
+    assessments: AssessmentRepository
 
     def __init__(self, *, tables: dict[str, Table], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -23,5 +28,10 @@ class RiskUnitOfWork(UnitOfWork):
         await super().__aenter__()
         self.households = HouseholdRepository(
             self.session, households=self._tables["households"], members=self._tables["household_members"]
+        )
+        self.facts = ReadModelRepository(self.session, tables=self._tables, households=self.households)
+        self.rules = RuleRepository(self.session, table=self._tables["rule_versions"])
+        self.assessments = AssessmentRepository(
+            self.session, assessments=self._tables["assessments"], alerts=self._tables["alerts"]
         )
         return self

@@ -1,0 +1,1 @@
+"""The rule language: staff-readable YAML, validated, evaluated with an explanation."""

@@ -1,0 +1,248 @@
+"""Reads behind the front end: candidates, one child's months, aggregates with small cells suppressed, the
+alert feed, rule versions (draft, dry-run, adopt), eligibility lists. Personal reads are audited."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from mimamori.kit.audit_trail import access_event, record_access
+from mimamori.kit.auth import AccessContext
+from mimamori.risk.adapters.assessments import StoredAssessment
+from mimamori.risk.domain.eligibility import Eligibility
+from mimamori.risk.domain.month import AssessmentMonth
+from mimamori.risk.domain.rules.language import Rule, parse_rule
+from mimamori.risk.domain.view import age_band, score_view
+from mimamori.risk.service_layer import scoring
+from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
+
+SERVICE = "risk"
+MIN_CELL = 5
+GROUPINGS = ("town", "school", "grade", "age_band")
+
+
+class NotFound(LookupError):
+    """No such rule, version or child."""
+
+
+def pseudonym(person_id: str, *, key: str) -> str:
+    """A stable pseudonym for criteria design (keyed hash; the key never leaves risk)."""
+    return "P" + hmac.new(key.encode(), person_id.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _audit(uow: RiskUnitOfWork, context: AccessContext, route: str, person_ids: list[str], status: int = 200) -> None:
+    record_access(
+        uow,
+        access_event(
+            recorder=SERVICE,
+            context=context,
+            action="read",
+            method="GET",
+            route=route,
+            person_ids=person_ids,
+            status_code=status,
+        ),
+    )
+
+
+async def _rule(uow: RiskUnitOfWork, rule_id: str) -> Rule:
+    for rule in await scoring.adopted_rules(uow):
+        if rule.id == rule_id:
+            return rule
+    raise NotFound(rule_id)
+
+
+@dataclass
+class Page:
+    """One page of a list."""
+
+    total: int
+    items: list[StoredAssessment]
+
+
+async def candidates(
+    *,
+    rule_id: str,
+    month: AssessmentMonth,
+    filters: dict[str, Any],
+    page: int,
+    size: int,
+    uow: RiskUnitOfWork,
+    context: AccessContext,
+    route: str,
+) -> Page:
+    """Candidates of a month under the adopted version, filtered (band, school, grade, age band) and paged."""
+    async with uow:
+        rule = await _rule(uow, rule_id)
+        stored = await uow.assessments.list(
+            rule_id=rule.id, version=rule.version, month=str(month), candidates_only=True
+        )
+        chosen = [s for s in stored if _keep(s, filters)]
+        chosen.sort(key=lambda s: (-(s.total or 0), s.person_id))
+        items = chosen[(page - 1) * size : page * size]
+        _audit(uow, context, route, [s.person_id for s in items])
+        await uow.commit()
+    return Page(total=len(chosen), items=items)
+
+
+def _keep(s: StoredAssessment, filters: dict[str, Any]) -> bool:
+    if filters.get("min_total") is not None and (s.total or 0) < filters["min_total"]:
+        return False
+    if filters.get("max_total") is not None and (s.total or 0) > filters["max_total"]:
+        return False
+    if filters.get("school") and s.school_code != filters["school"]:
+        return False
+    if filters.get("grade") and s.grade != filters["grade"]:
+        return False
+    return not (filters.get("age_band") and age_band(s.age) != filters["age_band"])
+
+
+async def child_history(
+    person_id: str, *, uow: RiskUnitOfWork, context: AccessContext, route: str
+) -> list[StoredAssessment]:
+    """A child's assessments (every adopted rule, every month), explanations included."""
+    async with uow:
+        versions = {r.id: r.version for r in await scoring.adopted_rules(uow)}
+        found = await uow.assessments.history(person_id, versions=versions)
+        _audit(uow, context, route, [person_id], 200 if found else 404)
+        await uow.commit()
+    if not found:
+        raise NotFound(person_id)
+    return found
+
+
+async def aggregate(
+    *, rule_id: str, month: AssessmentMonth, group_by: str, uow: RiskUnitOfWork
+) -> list[dict[str, Any]]:
+    """Scored children and candidates per fixed group; a cell under 5 is suppressed, and so is the smallest
+    other cell of the grouping whenever one is, so no cell is recovered from the town total by differencing."""
+    async with uow:
+        rule = await _rule(uow, rule_id)
+        stored = await uow.assessments.list(rule_id=rule.id, version=rule.version, month=str(month))
+
+    def key(s: StoredAssessment) -> str:
+        if group_by == "school":
+            return s.school_code or "不明"
+        if group_by == "grade":
+            return s.grade or "不明"
+        if group_by == "age_band":
+            return age_band(s.age)
+        return "town"
+
+    scored = Counter(key(s) for s in stored)
+    candidates = Counter(key(s) for s in stored if s.candidate)
+    cells = []
+    for measure in (scored, candidates):
+        counts = {g: measure.get(g, 0) for g in scored}
+        hidden = {g for g, n in counts.items() if n < MIN_CELL}
+        if len(hidden) == 1 and len(counts) > 1:
+            # Complementary suppression: one hidden cell would follow from the total minus the others.
+            rest = sorted((n, g) for g, n in counts.items() if g not in hidden)
+            hidden.add(rest[0][1])
+        cells.append(hidden)
+    return [
+        {
+            "group": g,
+            "scored": None if g in cells[0] else scored[g],
+            "candidates": None if g in cells[1] else candidates.get(g, 0),
+            "suppressed": g in cells[0] or g in cells[1],
+        }
+        for g in sorted(scored)
+    ]
+
+
+async def alerts(
+    *, after: int, limit: int, rule_id: str | None, uow: RiskUnitOfWork, context: AccessContext, route: str
+) -> list[Any]:
+    """The alert feed after a sequence number."""
+    async with uow:
+        rows = await uow.assessments.alerts(after=after, limit=limit, rule_id=rule_id)
+        _audit(uow, context, route, [r.person_id for r in rows])
+        await uow.commit()
+    return rows
+
+
+async def add_draft(rule_id: str, *, text: str, uow: RiskUnitOfWork, by: str) -> Rule:
+    """Store a new draft version of a rule (validated; its version number is the next free one)."""
+    rule = parse_rule(text)
+    if rule.id != rule_id:
+        raise ValueError("rule id mismatch")
+    async with uow:
+        version = await uow.rules.next_version(rule_id)
+        if rule.version != version:
+            raise ValueError(f"version must be {version}")
+        await uow.rules.add(
+            rule_id=rule_id, version=version, title=rule.title, text=text, digest=rule.digest, status="draft", by=by
+        )
+        await uow.commit()
+    return rule
+
+
+async def dry_run(rule_id: str, version: int, *, month: AssessmentMonth, uow: RiskUnitOfWork) -> dict[str, Any]:
+    """Run a stored (draft) version on current data: who would enter, leave or change, against the adopted one."""
+    async with uow:
+        row = await uow.rules.get(rule_id, version)
+        if row is None:
+            raise NotFound(f"{rule_id}/{version}")
+        current = await _rule(uow, rule_id)
+        draft = scoring.rule_of(row.text)
+        view = await scoring.full_view(uow, month)
+        stored = {
+            s.person_id: s
+            for s in await uow.assessments.list(rule_id=rule_id, version=current.version, month=str(month))
+        }
+    new = {s.assessment.person_id: s.assessment for s in score_view(draft, view)}
+    entered = sorted(p for p, a in new.items() if a.candidate and not (p in stored and stored[p].candidate))
+    left = sorted(p for p, s in stored.items() if s.candidate and not (p in new and new[p].candidate))
+    changed = sorted(
+        p for p, a in new.items() if a.candidate and p in stored and stored[p].candidate and stored[p].total != a.total
+    )
+    return {
+        "rule": rule_id,
+        "draft_version": version,
+        "adopted_version": current.version,
+        "month": str(month),
+        "entered": entered,
+        "left": left,
+        "changed": changed,
+    }
+
+
+async def adopt(rule_id: str, version: int, *, month: AssessmentMonth | None, uow: RiskUnitOfWork) -> int:
+    """Adopt a version and re-score everyone with it (the latest month)."""
+    async with uow:
+        if await uow.rules.get(rule_id, version) is None:
+            raise NotFound(f"{rule_id}/{version}")
+        await uow.rules.adopt(rule_id, version)
+        latest = month or (AssessmentMonth.parse(m) if (m := await uow.facts.latest_month()) else None)
+        count = 0
+        if latest is not None:
+            rule = await _rule(uow, rule_id)
+            count = (await scoring.rescore(uow, month=latest, rules=[rule])).children
+        await uow.commit()
+    return count
+
+
+async def eligibility(
+    list_id: str, *, month: AssessmentMonth, uow: RiskUnitOfWork, context: AccessContext, route: str
+) -> list[dict[str, Any]]:
+    """An eligibility list with the reasons and the tax rows behind them (purpose eligibility_check only)."""
+    async with uow:
+        view = await scoring.full_view(uow, month)
+        found = Eligibility(view).list(list_id)
+        numbers = await uow.facts.numbers(e.person_id for e in found)
+        _audit(uow, context, route, [e.person_id for e in found])
+        await uow.commit()
+    return [
+        {
+            "person_id": e.person_id,
+            "atena_no": numbers.get(e.person_id, ""),
+            "children": list(e.children),
+            "reasons": list(e.reasons),
+            "tax": list(e.tax),
+        }
+        for e in found
+    ]
