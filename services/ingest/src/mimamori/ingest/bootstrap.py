@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mimamori.ingest.adapters.events import EventMapper
+from mimamori.ingest.adapters.events import mapper_for
 from mimamori.ingest.adapters.file_store import FileStore
 from mimamori.ingest.adapters.layouts import load_layouts
 from mimamori.ingest.config import IngestSettings
@@ -34,7 +34,7 @@ def bootstrap(*, wiring: Wiring, settings: IngestSettings) -> FastAPI:
         uow=factory,
         store=FileStore(files_dir(settings, platform)),
         layouts=layouts,
-        mappers={source: EventMapper(layout) for source, layout in layouts.items()},
+        mappers={source: mapper_for(layout) for source, layout in layouts.items()},
         municipality=platform.settings.municipality_code,
         batch_size=settings.batch_size,
     )

@@ -14,6 +14,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
+    delete,
     false,
     func,
     insert,
@@ -270,21 +271,39 @@ class SourceRecordRepository:
                 file_id=bindparam("file_id"),
                 run_id=bindparam("run_id"),
                 row=bindparam("row"),
+                scope=bindparam("scope"),
                 updated_at=bindparam("updated_at"),
             )
         )
         await self._session.execute(statement, list(rows))
 
-    async def present_after(self, source: str, *, after: str, limit: int) -> list[tuple[str, str]]:
-        """(record key, natural key) of records not removed, in key order after `after` (keyset paging)."""
+    async def present_after(
+        self, source: str, *, after: str, limit: int, scope: str | None = None
+    ) -> list[tuple[str, str]]:
+        """(record key, natural key) of records not removed, in key order after `after` (keyset paging); with
+        `scope`, only the records of that delivery month."""
         t = self._t
+        where = [t.c.source == source, t.c.removed == false(), t.c.record_key > after]
+        if scope is not None:
+            where.append(t.c.scope == scope)
         rows = await self._session.execute(
-            select(t.c.record_key, t.c.natural_key)
-            .where(t.c.source == source, t.c.removed == false(), t.c.record_key > after)
-            .order_by(t.c.record_key)
-            .limit(limit)
+            select(t.c.record_key, t.c.natural_key).where(*where).order_by(t.c.record_key).limit(limit)
         )
         return [(r.record_key, r.natural_key) for r in rows]
+
+    async def any_present(self, source: str) -> bool:
+        """Whether the source has a record not removed."""
+        t = self._t
+        found = await self._session.execute(
+            select(t.c.record_key).where(t.c.source == source, t.c.removed == false()).limit(1)
+        )
+        return found.first() is not None
+
+    async def find(self, record_key: str) -> tuple[str, bool] | None:
+        """(source, removed) of a record by its key."""
+        t = self._t
+        row = (await self._session.execute(select(t.c.source, t.c.removed).where(t.c.record_key == record_key))).first()
+        return (row.source, row.removed) if row is not None else None
 
     async def documents(self, source: str, record_keys: Iterable[str]) -> dict[str, tuple[str, str]]:
         """(natural key, document) of these records."""
@@ -309,3 +328,27 @@ class SourceRecordRepository:
             .where(t.c.source == source, t.c.record_key.in_(list(record_keys)))
             .values(removed=True, run_id=run_id, file_id=file_id, row=0, updated_at=at)
         )
+
+
+class FreeTextRepository:
+    """Free text of the current records, by record key and column."""
+
+    def __init__(self, session: AsyncSession, table: Table) -> None:
+        self._session = session
+        self._t = table
+
+    async def replace(self, record_keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+        """The free text of these records becomes `rows` (none: the records hold no text any more)."""
+        t = self._t
+        if record_keys:
+            await self._session.execute(delete(t).where(t.c.record_key.in_(list(record_keys))))
+        if rows:
+            await self._session.execute(insert(t), list(rows))
+
+    async def of(self, record_key: str) -> list[tuple[str, str]]:
+        """(column, text) of one record, in column order as stored."""
+        t = self._t
+        rows = await self._session.execute(
+            select(t.c.column, t.c.text).where(t.c.record_key == record_key).order_by(t.c.column)
+        )
+        return [(r.column, r.text) for r in rows]

@@ -18,15 +18,16 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from google.protobuf.message import Message
 
 from mimamori.ingest.adapters.csv_reader import CsvRows, check_structure
-from mimamori.ingest.adapters.events import EventMapper, Provenance
+from mimamori.ingest.adapters.events import Provenance, RecordMapper
+from mimamori.ingest.adapters.xlsx_reader import XlsxRows
 from mimamori.ingest.adapters.file_store import FileStore
 from mimamori.ingest.domain import delivery
 from mimamori.ingest.domain.delivery import (
@@ -63,13 +64,22 @@ class Loading:
     uow: Callable[[], IngestUnitOfWork]
     store: FileStore
     layouts: Mapping[str, Layout]
-    mappers: Mapping[str, EventMapper]
+    mappers: Mapping[str, RecordMapper]
     municipality: str
     batch_size: int = 1000
 
 
 class RunNotFound(LookupError):
     """No load run with this id."""
+
+
+def rows_of(
+    opener: Callable[[], BinaryIO], *, layout: Layout, file_name: str, layouts: Mapping[str, Layout]
+) -> Iterable[tuple[int, list[str]]]:
+    """The reader of a layout's format: (row, values) with row 1-based, the header excluded."""
+    if layout.format == "xlsx":
+        return XlsxRows(opener, layout=layout, file_name=file_name, layouts=layouts)
+    return CsvRows(opener, layout=layout, file_name=file_name, layouts=layouts)
 
 
 def layout_for(file_name: str, layouts: Mapping[str, Layout]) -> tuple[DeliveredFileName, Layout]:
@@ -194,8 +204,18 @@ class Preparation:
         self._layout = layout
         self._run = run
         self._municipality = municipality
-        self.seen: set[str] = set()
+        self.seen: dict[str, int] = {}  # natural key → hash of the row that had it first
+        self._occurrences: dict[str, int] = {}
         self.keyless = False  # a quarantined row whose key is unreadable: removals cannot be trusted
+
+    def _natural(self, values: list[str]) -> str:
+        natural = natural_key(self._layout, values)
+        if self._layout.duplicates != "number":
+            return natural
+        # Sources without an identifier: the n-th row with equal key values is the n-th record of that key.
+        count = self._occurrences.get(natural, 0) + 1
+        self._occurrences[natural] = count
+        return natural if count == 1 else f"{natural}#{count}"
 
     def take(self, size: int, *, into: PreparedBatch | None = None) -> PreparedBatch:
         """The next `size` rows, checked, added to `into` or a new batch (nothing added at the end)."""
@@ -206,22 +226,28 @@ class Preparation:
             batch.rows += 1
             issues = check_row(layout, values)
             if not issues:
-                record = SourceRecord.of(layout, municipality=self._municipality, row=row, values=values)
-                if record.natural_key not in self.seen:
-                    self.seen.add(record.natural_key)
-                    batch.records.append(record)
+                natural = self._natural(values)
+                fingerprint = hash(tuple(values))
+                first = self.seen.get(natural)
+                if first is None:
+                    self.seen[natural] = fingerprint
+                    batch.records.append(
+                        SourceRecord.of(
+                            layout, municipality=self._municipality, row=row, values=values, natural=natural
+                        )
+                    )
                     if batch.rows >= size:
                         break
                     continue
                 issues = [
                     RowIssue(
                         column="・".join(layout.key),
-                        code="duplicate_key",
+                        code="duplicate_row" if first == fingerprint else "duplicate_key",
                         expected="「" + "・".join(layout.key) + "」",
                     )
                 ]
             elif key_is_usable(layout, issues):
-                self.seen.add(natural_key(layout, values))
+                self.seen.setdefault(self._natural(values), 0)
             else:
                 self.keyless = True
             batch.quarantined += 1
@@ -302,9 +328,12 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
     path = loading.store.path(file.sha256)
     if not path.exists():
         raise FileNotFoundError("delivered bytes missing")
-    rows = CsvRows(lambda: path.open("rb"), layout=layout, file_name=file.name, layouts=loading.layouts)
-    total = await asyncio.to_thread(check_structure, rows, layout=layout, file_name=file.name)
+    rows = rows_of(lambda: path.open("rb"), layout=layout, file_name=file.name, layouts=loading.layouts)
+    total = await asyncio.to_thread(check_structure, rows, layout=layout, file_name=file.name, allow_empty=True)
+    scope = file.month if layout.snapshot == "month" else ""
     async with loading.uow() as uow:
+        if total == 0 and layout.snapshot == "full" and await uow.records.any_present(layout.source):
+            raise delivery.no_rows(file.name)
         await uow.runs.update(run.id, total_rows=total)
         await uow.commit()
 
@@ -316,6 +345,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
         file_name=file.name,
         file_sha256=file.sha256,
         load_run_id=run.id,
+        month=file.month,
     )
     preparation = Preparation(iter(rows), layout=layout, run=run, municipality=loading.municipality)
     # Batch n+1 is checked while batch n is written, on the event loop (a thread would only fight for the
@@ -337,6 +367,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
                 provenance=provenance,
                 total=total,
                 withheld=preparation.keyless,
+                scope=scope,
                 loading=loading,
             )
             counts.merge(committed)
@@ -346,8 +377,9 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
             await producer
         preparation.close()
 
-    withheld = layout.snapshot == "full" and preparation.keyless
-    if layout.snapshot == "full" and not withheld:
+    snapshot = layout.snapshot in ("full", "month")
+    withheld = snapshot and preparation.keyless
+    if snapshot and not withheld:
         await _remove_absent(
             run=run,
             layout=layout,
@@ -355,6 +387,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
             provenance=provenance,
             counts=counts,
             seen=preparation.seen,
+            scope=scope,
             loading=loading,
         )
     now = utcnow()
@@ -396,10 +429,11 @@ async def _apply(
     *,
     run: LoadRun,
     layout: Layout,
-    mapper: EventMapper,
+    mapper: RecordMapper,
     provenance: Provenance,
     total: int,
     withheld: bool,
+    scope: str,
     loading: Loading,
 ) -> LoadCounts:
     """One batch in one transaction: state, events (outbox), quarantine and the run's tally; its counts."""
@@ -411,6 +445,8 @@ async def _apply(
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         published: list[tuple[Message, str]] = []
+        texts: list[dict[str, Any]] = []
+        rewritten: list[str] = []
         for record in batch.records:
             before = previous.get(record.record_key)
             change = classify(before, record.digest)
@@ -425,8 +461,15 @@ async def _apply(
                 "file_id": file_id,
                 "run_id": run_id,
                 "row": record.row,
+                "scope": scope,
                 "updated_at": now,
             }
+            if layout.free_text_positions:
+                rewritten.append(record.record_key)
+                texts.extend(
+                    {"record_key": record.record_key, "source": source, "column": column, "text": text, "updated_at": now}
+                    for column, text in record.free_texts(layout).items()
+                )
             if before is None:
                 state["source"] = source
                 state["record_key"] = record.record_key
@@ -446,6 +489,7 @@ async def _apply(
         uow.publish_many(published, actor=run.requested_by, purpose=PURPOSE)
         await uow.records.insert_many(inserts)
         await uow.records.update_many(updates)
+        await uow.free_texts.replace(rewritten, texts)
         await uow.quarantine.add_many(batch.problems)
         await uow.runs.add_counts(run_id, tally.as_dict(), total=total, removals_withheld=withheld)
         await uow.commit()
@@ -456,18 +500,21 @@ async def _remove_absent(
     *,
     run: LoadRun,
     layout: Layout,
-    mapper: EventMapper,
+    mapper: RecordMapper,
     provenance: Provenance,
     counts: LoadCounts,
-    seen: set[str],
+    seen: Mapping[str, int],
+    scope: str,
     loading: Loading,
 ) -> None:
-    """Full snapshot: each accepted record whose key the delivery lacks is REMOVED (with its last values)."""
+    """Full snapshot: each accepted record whose key the delivery lacks is REMOVED (with its last values).
+    Month snapshot: the same, among the records of the delivery's month only."""
     after = ""
     width = len(layout.columns)
+    only = scope if layout.snapshot == "month" else None
     while True:
         async with loading.uow() as uow:
-            page = await uow.records.present_after(layout.source, after=after, limit=REMOVAL_PAGE)
+            page = await uow.records.present_after(layout.source, after=after, limit=REMOVAL_PAGE, scope=only)
         if not page:
             return
         after = page[-1][0]
@@ -486,6 +533,8 @@ async def _remove_absent(
                     removed.append((event, key))
                 uow.publish_many(removed, actor=run.requested_by, purpose=PURPOSE)
                 await uow.records.mark_removed(layout.source, chunk, run_id=run.id, file_id=run.file.id, at=utcnow())
+                if layout.free_text_positions:
+                    await uow.free_texts.replace(chunk, [])
                 await uow.runs.add_counts(run.id, {"removed": len(chunk)})
                 await uow.commit()
             counts.removed += len(chunk)
