@@ -74,18 +74,18 @@ class FileRepository:
         row = (await self._session.execute(select(self._t).where(self._t.c.id == file_id))).first()
         return _file(row) if row is not None else None
 
-    async def accepted_with_digest(self, *, source: str, sha256: str, other_than: str) -> DeliveredFile | None:
-        """An earlier accepted delivery of the same source with the same bytes."""
+    async def accepted_with_digest(
+        self, *, source: str, sha256: str, other_than: str, name: str | None = None
+    ) -> DeliveredFile | None:
+        """An earlier accepted delivery of the same source (and, given, the same file name) with the same bytes."""
         t = self._t
+        where = [t.c.source == source, t.c.sha256 == sha256, t.c.id != other_than, t.c.accepted_at.is_not(None)]
+        if name is not None:
+            where.append(t.c.name == name)
         row = (
             await self._session.execute(
                 select(t)
-                .where(
-                    t.c.source == source,
-                    t.c.sha256 == sha256,
-                    t.c.id != other_than,
-                    t.c.accepted_at.is_not(None),
-                )
+                .where(*where)
                 .order_by(t.c.accepted_at)
                 .limit(1)
             )
@@ -190,6 +190,19 @@ class RunRepository:
             values["removals_withheld"] = removals_withheld
         await self._session.execute(update(t).where(t.c.id == run_id).values(**values))
 
+    async def last_succeeded_of(self, file_id: str) -> LoadRun | None:
+        """The latest succeeded run of a delivered file."""
+        t = self._t
+        row = (
+            await self._session.execute(
+                self._select()
+                .where(t.c.file_id == file_id, t.c.status == RunStatus.SUCCEEDED.value)
+                .order_by(t.c.created_at.desc())
+                .limit(1)
+            )
+        ).first()
+        return self._run(row) if row is not None else None
+
     async def update(self, run_id: str, **values: Any) -> None:
         """Set columns of a run (status, counts, progress, error)."""
         if "status" in values and isinstance(values["status"], RunStatus):
@@ -208,6 +221,16 @@ class QuarantineRepository:
         """Record a batch of problems."""
         if rows:
             await self._session.execute(insert(self._t), list(rows))
+
+    async def copy(self, *, from_run: str, to_run: str, file_id: str) -> None:
+        """A duplicate delivery quarantines what its twin did (same bytes, same rows, same reasons)."""
+        t = self._t
+        rows = await self._session.execute(
+            select(t.c.row, t.c.column, t.c.reason_code, t.c.reason).where(t.c.run_id == from_run).order_by(t.c.id)
+        )
+        copied = [{"run_id": to_run, "file_id": file_id, **dict(r._mapping)} for r in rows]
+        if copied:
+            await self._session.execute(insert(t), copied)
 
     async def page(self, run_id: str, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         """A run's problems by row, and how many there are."""

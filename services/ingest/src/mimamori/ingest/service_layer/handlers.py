@@ -315,11 +315,30 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
             "layout_not_supported", delivery.not_supported(file.name, source=file.source).message
         )
     async with loading.uow() as uow:
-        earlier = await uow.files.accepted_with_digest(source=file.source, sha256=file.sha256, other_than=file.id)
+        # The same name with the same bytes is a re-delivery that changes nothing: its counts are its twin's (every
+        # record unchanged). Equal bytes under another name (a month in which the source did not change) are
+        # loaded as usual: all unchanged, nothing emitted, and the month's counts add up.
+        earlier = await uow.files.accepted_with_digest(
+            source=file.source, sha256=file.sha256, other_than=file.id, name=file.name
+        )
         if earlier is not None:
             now = utcnow()
+            twin = await uow.runs.last_succeeded_of(earlier.id)
+            counts = LoadCounts()
+            if twin is not None:
+                counts.rows = twin.counts.get("rows", 0)
+                counts.quarantined = twin.counts.get("quarantined", 0)
+                counts.unchanged = counts.rows - counts.quarantined
+                await uow.quarantine.copy(from_run=twin.id, to_run=run.id, file_id=file.id)
             await uow.runs.update(
-                run.id, status=RunStatus.SUCCEEDED, duplicate_of=earlier.id, progress=1.0, finished_at=now
+                run.id,
+                status=RunStatus.SUCCEEDED,
+                duplicate_of=earlier.id,
+                progress=1.0,
+                finished_at=now,
+                total_rows=counts.rows,
+                removals_withheld=twin.removals_withheld if twin is not None else False,
+                **counts.as_dict(),
             )
             await uow.files.mark_accepted(file.id, at=now)
             await uow.commit()
