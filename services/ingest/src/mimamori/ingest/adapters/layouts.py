@@ -29,6 +29,8 @@ SPEC_PACKAGE = "mimamori.ingest.adapters.specs"
 DATE_FORMATS = ("YYYYMMDD", "YYYY-MM-DD", "YYYY/MM/DD", "wareki")
 FORMATS = ("csv", "xlsx")
 ENCODINGS = ("cp932", "utf-8-sig", "utf-8")
+# The roles that may ever read free text (purpose case_support); a spec narrows them per source.
+FREE_TEXT_ROLES = ("caseworker", "public_health_nurse", "midwife", "school_social_worker", "team_leader")
 
 
 class SpecError(ValueError):
@@ -130,6 +132,7 @@ def parse_spec(document: dict[str, Any]) -> Layout:
             body=str(document["body"]) if document.get("body") is not None else None,
             constants={str(k): str(v) for k, v in (document.get("constants") or {}).items()},
             duplicates=document.get("duplicates", "quarantine"),
+            free_text_roles=tuple(str(r) for r in document.get("free_text_roles") or ()),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, SpecError):
@@ -148,6 +151,11 @@ def parse_spec(document: dict[str, Any]) -> Layout:
         raise SpecError(f"{layout.source}: snapshot must be full, month or delta")
     if layout.duplicates not in ("quarantine", "number"):
         raise SpecError(f"{layout.source}: duplicates must be quarantine or number")
+    unknown_roles = set(layout.free_text_roles) - set(FREE_TEXT_ROLES)
+    if unknown_roles:
+        raise SpecError(f"{layout.source}: free_text_roles may name only {', '.join(FREE_TEXT_ROLES)}")
+    if layout.free_text_positions and not layout.free_text_roles:
+        raise SpecError(f"{layout.source}: a layout with free text names who may read it (free_text_roles)")
     if len(set(layout.persons)) != len(layout.persons):
         raise SpecError(f"{layout.source}: a person role is declared twice")
     for column in layout.columns:

@@ -305,6 +305,7 @@ class Layout:
     body: str | None = None  # the body field of SourceRecordReceived (entitlement, certificate …)
     constants: Mapping[str, str] = field(default_factory=dict, hash=False)  # body fields fixed by the layout (program …)
     duplicates: Literal["quarantine", "number"] = "quarantine"  # number: the n-th equal key is a record too
+    free_text_roles: tuple[str, ...] = ()  # who may read the free text (purpose case_support); () = nobody
     header: tuple[str, ...] = field(init=False)  # the header row, exactly
     key_positions: tuple[int, ...] = field(init=False)  # where the key columns are in a row
     free_text_positions: tuple[int, ...] = field(init=False)  # where the free-text columns are

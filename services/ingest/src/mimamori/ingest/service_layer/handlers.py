@@ -40,6 +40,7 @@ from mimamori.ingest.domain.delivery import (
 from mimamori.ingest.domain.layout import Layout, RowIssue, check_row, key_is_usable, reason_text
 from mimamori.ingest.domain.records import Change, LoadCounts, SourceRecord, classify, natural_key
 from mimamori.ingest.service_layer.unit_of_work import IngestUnitOfWork
+from mimamori.events.audit.v1 import access_pb2
 from mimamori.kit.audit_trail import access_event, record_access
 from mimamori.kit.auth import AccessContext
 
@@ -71,6 +72,62 @@ class Loading:
 
 class RunNotFound(LookupError):
     """No load run with this id."""
+
+
+class FreeTextNotFound(LookupError):
+    """No current record with this key holds free text."""
+
+
+class FreeTextForbidden(PermissionError):
+    """The caller's roles may not read this source's free text."""
+
+
+@dataclass(frozen=True, slots=True)
+class FreeText:
+    """The free text of one record, by column (概要, 主訴 …)."""
+
+    record_key: str
+    source: str
+    fields: list[tuple[str, str]]
+
+
+async def read_free_text(
+    record_key: str, *, uow: IngestUnitOfWork, layouts: Mapping[str, Layout], context: AccessContext, route: str
+) -> FreeText:
+    """One record's free text for case support; the read (or the refusal) is audited with it."""
+    async with uow:
+        found = await uow.records.find(record_key)
+        layout = layouts.get(found[0]) if found is not None else None
+        allowed = layout is not None and bool(set(layout.free_text_roles) & set(context.roles))
+        fields = await uow.free_texts.of(record_key) if found is not None and allowed else []
+        if found is None or found[1] or (allowed and not fields) or layout is None or not layout.free_text_positions:
+            outcome, status = access_pb2.OUTCOME_ALLOWED, 404
+        elif not allowed:
+            outcome, status = access_pb2.OUTCOME_DENIED, 403
+        else:
+            outcome, status = access_pb2.OUTCOME_ALLOWED, 200
+        record_access(
+            uow,
+            access_event(
+                recorder=SERVICE,
+                context=context,
+                action="read_free_text",
+                method="GET",
+                route=route,
+                outcome=outcome,
+                status_code=status,
+            ),
+        )
+        await uow.commit()
+    if status == 404:
+        raise FreeTextNotFound(record_key)
+    if status == 403:
+        raise FreeTextForbidden(record_key)
+    assert found is not None
+    order = {c.name: i for i, c in enumerate(layout.columns)} if layout is not None else {}
+    return FreeText(
+        record_key=record_key, source=found[0], fields=sorted(fields, key=lambda f: order.get(f[0], len(order)))
+    )
 
 
 def rows_of(
