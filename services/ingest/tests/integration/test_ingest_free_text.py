@@ -75,7 +75,10 @@ async def test_free_text_is_served_only_for_case_support_and_never_travels(
     assert app is not None
     bus = runtime.platform.bus
     assert isinstance(bus, InProcessBus)
-    body = HEADER + f"2026/04/03,石井　彩,石井　悠真,2023/11/28,相談,{SECRET}\n2026/04/05,石井　彩,石井　悠真,2023/11/28,講座,\n"
+    body = (
+        HEADER
+        + f"2026/04/03,石井　彩,石井　悠真,2023/11/28,相談,{SECRET}\n2026/04/05,石井　彩,石井　悠真,2023/11/28,講座,\n"
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest") as http:
         run = await upload(runtime, http, body)
         assert run["status"] == "succeeded"
@@ -87,7 +90,9 @@ async def test_free_text_is_served_only_for_case_support_and_never_travels(
         route = f"/v1/records/{key}/free-text"
 
         read = await http.get(route, headers=headers(runtime, purpose="case_support", roles=("caseworker",)))
-        school = await http.get(route, headers=headers(runtime, purpose="case_support", roles=("school_social_worker",)))
+        school = await http.get(
+            route, headers=headers(runtime, purpose="case_support", roles=("school_social_worker",))
+        )
         early = await http.get(route, headers=headers(runtime, purpose="early_detection", roles=("caseworker",)))
         analyst = await http.get(route, headers=headers(runtime, purpose="case_support", roles=("analyst",)))
         none = await http.get(
@@ -95,7 +100,11 @@ async def test_free_text_is_served_only_for_case_support_and_never_travels(
             headers=headers(runtime, purpose="case_support", roles=("caseworker",)),
         )
         assert read.status_code == 200, read.text
-        assert read.json() == {"record_key": key, "source": "kosodate_center", "fields": [{"column": "相談メモ", "text": SECRET}]}
+        assert read.json() == {
+            "record_key": key,
+            "source": "kosodate_center",
+            "fields": [{"column": "相談メモ", "text": SECRET}],
+        }
         assert (school.status_code, school.json()["code"]) == (403, "role_not_allowed")  # not a school record
         assert (early.status_code, early.json()["code"]) == (403, "purpose_not_allowed")
         assert (analyst.status_code, analyst.json()["code"]) == (403, "role_not_allowed")

@@ -81,6 +81,11 @@ async def deliver(rt: Runtime, path: Path) -> dict[str, Any]:
     return LoadRunRead.of(finished).model_dump(mode="json")
 
 
+def month_files(town: Path, month: str) -> list[Path]:
+    """The month's delivered files, in name order."""
+    return sorted(town.glob(f"*_{month}.*"))
+
+
 def published(rt: Runtime) -> list[source_record_pb2.SourceRecordReceived]:
     bus = rt.platform.bus
     assert isinstance(bus, InProcessBus)
@@ -110,7 +115,7 @@ async def test_every_row_of_every_source_is_a_record_or_quarantined_and_names_th
     assert len(layouts) == 19
     runs: dict[str, dict[str, Any]] = {}
     for month in MONTHS:
-        for path in sorted(town.glob(f"*_{month}.*")):
+        for path in month_files(town, month):
             runs[path.name] = await deliver(runtime, path)
     assert set(runs) == set(manifest["files"])
     for name, run in runs.items():
@@ -146,7 +151,7 @@ async def test_every_row_of_every_source_is_a_record_or_quarantined_and_names_th
 
     # The same month again: every file is a duplicate, nothing is emitted.
     before = len(published(runtime))
-    for path in sorted(town.glob(f"*_{MONTHS[-1]}.*")):
+    for path in month_files(town, MONTHS[-1]):
         again = await deliver(runtime, path)
         assert again["status"] == "succeeded" and again["duplicate"], path.name
     assert len(published(runtime)) == before
@@ -163,8 +168,10 @@ def _edit_csv(path: Path, encoding: str, *, edits: dict[int, tuple[int, str]], d
     return buffer.getvalue().encode(codec), set(edits)
 
 
-async def test_a_corrected_redelivery_emits_exactly_its_difference(runtime: Runtime, town: Path, tmp_path: Path) -> None:
-    for path in sorted(town.glob(f"*_{MONTHS[0]}.*")):
+async def test_a_corrected_redelivery_emits_exactly_its_difference(
+    runtime: Runtime, town: Path, tmp_path: Path
+) -> None:
+    for path in month_files(town, MONTHS[0]):
         assert (await deliver(runtime, path))["status"] == "succeeded"
     corrected = tmp_path / "corrected"
     corrected.mkdir()
@@ -197,7 +204,9 @@ async def test_a_corrected_redelivery_emits_exactly_its_difference(runtime: Runt
         counts = run["counts"]
         assert (counts["added"], counts["changed"], counts["removed"]) == (0, expected["changed"], expected["removed"])
         new = published(runtime)[before:]
-        assert sorted(e.change for e in new) == sorted([CHANGED] * expected["changed"] + [REMOVED] * expected["removed"])
+        assert sorted(e.change for e in new) == sorted(
+            [CHANGED] * expected["changed"] + [REMOVED] * expected["removed"]
+        )
         assert all(e.provenance.file_name == name for e in new)
         # the same corrected bytes once more: nothing
         again = await deliver(runtime, corrected / name)

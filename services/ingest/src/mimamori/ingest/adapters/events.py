@@ -170,7 +170,9 @@ class SourceRecordMapper:
         if not layout.persons:
             raise MappingError(f"{where}: a source record names at least one person role (persons)")
         self._body = layout.body
-        body_fields = bodies[layout.body].message_type.fields_by_name
+        body_type = bodies[layout.body].message_type
+        assert body_type is not None
+        body_fields = body_type.fields_by_name
         person_fields = PersonReference.DESCRIPTOR.fields_by_name
         roles = {role: i for i, role in enumerate(layout.persons)}
         for name in layout.constants:
@@ -206,9 +208,9 @@ class SourceRecordMapper:
         self._free = layout.free_text_positions
         self._refs: dict[Provenance, SourceRef] = {}
         self._changes = {
-            c: SourceRecordReceived.DESCRIPTOR.fields_by_name["change"].enum_type.values_by_name[
-                f"RECORD_CHANGE_{c.name}"
-            ].number
+            c: SourceRecordReceived.DESCRIPTOR.fields_by_name["change"]
+            .enum_type.values_by_name[f"RECORD_CHANGE_{c.name}"]
+            .number
             for c in Change
             if c is not Change.UNCHANGED
         }

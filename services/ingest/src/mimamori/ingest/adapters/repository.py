@@ -82,14 +82,7 @@ class FileRepository:
         where = [t.c.source == source, t.c.sha256 == sha256, t.c.id != other_than, t.c.accepted_at.is_not(None)]
         if name is not None:
             where.append(t.c.name == name)
-        row = (
-            await self._session.execute(
-                select(t)
-                .where(*where)
-                .order_by(t.c.accepted_at)
-                .limit(1)
-            )
-        ).first()
+        row = (await self._session.execute(select(t).where(*where).order_by(t.c.accepted_at).limit(1))).first()
         return _file(row) if row is not None else None
 
     async def mark_accepted(self, file_id: str, *, at: datetime) -> None:

@@ -247,8 +247,7 @@ def missing_sheet(file_name: str, *, source: str, sheet: str, other: str | None 
     if other is not None:
         return StructuralError(
             "layout_mismatch",
-            f"ファイル「{file_name}」は名前からは{source_title(source)}ですが、"
-            f"シートは{source_title(other)}のものです",
+            f"ファイル「{file_name}」は名前からは{source_title(source)}ですが、シートは{source_title(other)}のものです",
             row=None,
         )
     return StructuralError(

@@ -164,7 +164,13 @@ class Month:
 
     def problem(self, raw: str) -> str | None:
         """Not a month."""
-        if len(raw) == 6 and raw.isascii() and raw.isdigit() and "1800" <= raw[:4] <= "2999" and "01" <= raw[4:] <= "12":
+        if (
+            len(raw) == 6
+            and raw.isascii()
+            and raw.isdigit()
+            and "1800" <= raw[:4] <= "2999"
+            and "01" <= raw[4:] <= "12"
+        ):
             return None
         return "invalid_month"
 
@@ -231,7 +237,9 @@ class Code:
     """One of a fixed set of codes (性別, 続柄, 異動事由, 住民区分)."""
 
     codes: tuple[str, ...]
-    normalise: Mapping[str, str] = field(default_factory=dict, hash=False)  # e.g. 男 → "1": the parsed form; raw is kept
+    normalise: Mapping[str, str] = field(
+        default_factory=dict, hash=False
+    )  # e.g. 男 → "1": the parsed form; raw is kept
 
     def problem(self, raw: str) -> str | None:
         """Not one of the codes."""
@@ -303,7 +311,9 @@ class Layout:
     sheet: str | None = None  # xlsx: the sheet that holds the list (header on sheet row 1)
     persons: tuple[str, ...] = ()  # roles of the persons a row names, in event order (SourceRecordReceived)
     body: str | None = None  # the body field of SourceRecordReceived (entitlement, certificate …)
-    constants: Mapping[str, str] = field(default_factory=dict, hash=False)  # body fields fixed by the layout (program …)
+    constants: Mapping[str, str] = field(
+        default_factory=dict, hash=False
+    )  # body fields fixed by the layout (program …)
     duplicates: Literal["quarantine", "number"] = "quarantine"  # number: the n-th equal key is a record too
     free_text_roles: tuple[str, ...] = ()  # who may read the free text (purpose case_support); () = nobody
     header: tuple[str, ...] = field(init=False)  # the header row, exactly
@@ -315,18 +325,14 @@ class Layout:
         header = tuple(c.name for c in self.columns)
         object.__setattr__(self, "header", header)
         object.__setattr__(self, "key_positions", tuple(header.index(k) for k in self.key if k in header))
-        object.__setattr__(
-            self, "free_text_positions", tuple(i for i, c in enumerate(self.columns) if c.free_text)
-        )
-        object.__setattr__(
-            self,
-            "key_parsed",
-            any(
-                isinstance(self.columns[i].type, DateTime | Integer)
-                or (isinstance(self.columns[i].type, Date) and self.columns[i].type.format != "YYYYMMDD")
-                for i in self.key_positions
-            ),
-        )
+        object.__setattr__(self, "free_text_positions", tuple(i for i, c in enumerate(self.columns) if c.free_text))
+        object.__setattr__(self, "key_parsed", any(_parsed_in_keys(self.columns[i].type) for i in self.key_positions))
+
+
+def _parsed_in_keys(value_type: ValueType) -> bool:
+    if isinstance(value_type, Date):
+        return value_type.format != "YYYYMMDD"
+    return isinstance(value_type, DateTime | Integer)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,11 @@ from typing import Any, BinaryIO
 
 from google.protobuf.message import Message
 
+from mimamori.events.audit.v1 import access_pb2
 from mimamori.ingest.adapters.csv_reader import CsvRows, check_structure
 from mimamori.ingest.adapters.events import Provenance, RecordMapper
-from mimamori.ingest.adapters.xlsx_reader import XlsxRows
 from mimamori.ingest.adapters.file_store import FileStore
+from mimamori.ingest.adapters.xlsx_reader import XlsxRows
 from mimamori.ingest.domain import delivery
 from mimamori.ingest.domain.delivery import (
     DeliveredFile,
@@ -40,7 +41,6 @@ from mimamori.ingest.domain.delivery import (
 from mimamori.ingest.domain.layout import Layout, RowIssue, check_row, key_is_usable, reason_text
 from mimamori.ingest.domain.records import Change, LoadCounts, SourceRecord, classify, natural_key
 from mimamori.ingest.service_layer.unit_of_work import IngestUnitOfWork
-from mimamori.events.audit.v1 import access_pb2
 from mimamori.kit.audit_trail import access_event, record_access
 from mimamori.kit.auth import AccessContext
 
@@ -543,7 +543,13 @@ async def _apply(
             if layout.free_text_positions:
                 rewritten.append(record.record_key)
                 texts.extend(
-                    {"record_key": record.record_key, "source": source, "column": column, "text": text, "updated_at": now}
+                    {
+                        "record_key": record.record_key,
+                        "source": source,
+                        "column": column,
+                        "text": text,
+                        "updated_at": now,
+                    }
                     for column, text in record.free_texts(layout).items()
                 )
             if before is None:
