@@ -25,7 +25,7 @@ def deliveries(tmp_path: Path, jumin) -> Path:
     directory.mkdir()
     (directory / "jumin_202604.csv").write_bytes(jumin.bytes(jumin.town(12)))
     (directory / "jumin_202605.csv").write_bytes(jumin.bytes(jumin.town(13)))  # another month: not listed
-    (directory / "kenshin_202604.csv").write_bytes(b"x")
+    (directory / "kenshin_202604.xlsx").write_bytes(b"x")  # 健診 comes as CSV
     (directory / "notes.txt").write_text("memo")
     (directory / "truth").mkdir()
     return directory
@@ -35,7 +35,7 @@ def test_plan_takes_the_months_supported_files_and_lists_the_rest_as_skipped(del
     plan = cli.plan_directory(deliveries, month="202604")
     assert [p.name for p in plan.files] == ["jumin_202604.csv"]
     assert [(s["file"], s["reason"]) for s in plan.skipped] == [
-        ("kenshin_202604.csv", "layout_not_supported"),
+        ("kenshin_202604.xlsx", "wrong_extension"),
         ("notes.txt", "unrecognised"),
     ]
 
@@ -52,11 +52,11 @@ def test_load_command_prints_a_line_per_file_and_writes_json(
     assert first.exit_code == 0, first.output
     lines = first.output.splitlines()
     assert lines[0] == ("jumin_202604.csv: succeeded records=12 added=12 changed=0 unchanged=0 removed=0 quarantined=0")
-    assert lines[1].startswith("kenshin_202604.csv: skipped (layout_not_supported)")
+    assert lines[1].startswith("kenshin_202604.xlsx: skipped (wrong_extension)")
     written = json.loads(summary.read_text(encoding="utf-8"))
     assert written["month"] == "202604"
     assert written["files"][0]["counts"]["added"] == 12 and written["files"][0]["status"] == "succeeded"
-    assert [s["file"] for s in written["skipped"]] == ["kenshin_202604.csv", "notes.txt"]
+    assert [s["file"] for s in written["skipped"]] == ["kenshin_202604.xlsx", "notes.txt"]
     assert (data_dir / "ingest.db").exists()
     assert not (data_dir / "ingest" / "demo").exists()  # the CLI never seeds the demo town
 

@@ -163,7 +163,8 @@ async def test_same_bytes_delivered_twice_change_nothing(runtime: Runtime, jumin
     second = await deliver(runtime, data)
     assert second["status"] == "succeeded"
     assert second["duplicate"] is True and second["duplicate_of"] == first["file"]["id"]
-    assert second["counts"] == dict.fromkeys(("rows", "added", "changed", "unchanged", "removed", "quarantined"), 0)
+    # its counts are its twin's: every record unchanged, so a month's summary still adds up
+    assert second["counts"] == {"rows": 6, "added": 0, "changed": 0, "unchanged": 6, "removed": 0, "quarantined": 0}
     assert (await state(runtime), await outbox_size(runtime), len(events(runtime))) == before
     assert before[2] == 6
 
@@ -242,7 +243,7 @@ async def test_upload_errors_are_problems(runtime: Runtime, jumin) -> None:
             "/v1/files", params={"file_name": "jyumin_202604.csv"}, content=b"x", headers=headers(runtime)
         )
         unsupported = await http.post(
-            "/v1/files", params={"file_name": "kenshin_202604.csv"}, content=b"x", headers=headers(runtime)
+            "/v1/files", params={"file_name": "kenshin_202604.xlsx"}, content=b"x", headers=headers(runtime)
         )
         bad_name = await http.post(
             "/v1/files", params={"file_name": "住民_2026.csv"}, content=b"x", headers=headers(runtime)
@@ -265,7 +266,7 @@ async def test_upload_errors_are_problems(runtime: Runtime, jumin) -> None:
         wrong_purpose = await http.get("/v1/load-runs", headers=headers(runtime, purpose="case_support"))
         missing = await http.get(f"/v1/load-runs/{uuid.uuid4()}", headers=headers(runtime))
     assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown_layout")
-    assert (unsupported.status_code, unsupported.json()["code"]) == (422, "layout_not_supported")
+    assert (unsupported.status_code, unsupported.json()["code"]) == (422, "wrong_extension")
     assert (bad_name.status_code, bad_name.json()["code"]) == (422, "invalid_file_name")
     assert (big.status_code, big.json()["code"]) == (413, "file_too_large")
     assert big.headers["content-type"] == "application/problem+json"

@@ -278,7 +278,8 @@ def test_file_name_gives_source_and_month() -> None:
         ("../jumin_202604.csv", "invalid_file_name"),
         ("juminn_202604.csv", "unknown_layout"),
         ("jumin_202604.xlsx", "wrong_extension"),
-        ("kenshin_202604.csv", "layout_not_supported"),
+        ("kenshin_202604.xlsx", "wrong_extension"),
+        ("seiho_202604.csv", "wrong_extension"),
     ],
 )
 def test_file_names_that_cannot_be_loaded(layouts: dict[str, Layout], name: str, code: str) -> None:
@@ -286,6 +287,13 @@ def test_file_names_that_cannot_be_loaded(layouts: dict[str, Layout], name: str,
         layout_for(name, layouts)
     assert caught.value.code == code
     assert name in caught.value.message
+
+
+def test_a_known_source_without_a_spec_is_not_supported(layouts: dict[str, Layout]) -> None:
+    without = {source: layout for source, layout in layouts.items() if source != "kenshin"}
+    with pytest.raises(FileNameRejected) as caught:
+        layout_for("kenshin_202604.csv", without)
+    assert caught.value.code == "layout_not_supported"
 
 
 def test_spec_errors_are_found_at_start_up() -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mimamori.ingest.adapters.events import EventMapper
+from mimamori.ingest.adapters.events import mapper_for
 from mimamori.ingest.adapters.file_store import FileStore
 from mimamori.ingest.adapters.layouts import load_layouts
 from mimamori.ingest.config import IngestSettings
-from mimamori.ingest.entrypoints.api import files, load_runs
+from mimamori.ingest.entrypoints.api import files, load_runs, records
 from mimamori.ingest.service_layer.handlers import Loading, load_delivery
 from mimamori.ingest.service_layer.unit_of_work import IngestUnitOfWork
 from mimamori.ingest.service_layer.worker import LoadWorker
@@ -34,7 +34,7 @@ def bootstrap(*, wiring: Wiring, settings: IngestSettings) -> FastAPI:
         uow=factory,
         store=FileStore(files_dir(settings, platform)),
         layouts=layouts,
-        mappers={source: EventMapper(layout) for source, layout in layouts.items()},
+        mappers={source: mapper_for(layout) for source, layout in layouts.items()},
         municipality=platform.settings.municipality_code,
         batch_size=settings.batch_size,
     )
@@ -54,4 +54,5 @@ def bootstrap(*, wiring: Wiring, settings: IngestSettings) -> FastAPI:
     )
     app.include_router(files.router)
     app.include_router(load_runs.router)
+    app.include_router(records.router)
     return app

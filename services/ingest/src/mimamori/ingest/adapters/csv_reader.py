@@ -8,7 +8,7 @@ that names the file and row, never a value."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -91,30 +91,39 @@ class CsvRows:
                     yield row, values
 
     def _check_header(self, header: list[str]) -> None:
-        layout, name = self._layout, self._file_name
-        expected = layout.header
-        if tuple(header) == expected:
-            return
-        for other in self._layouts.values():
-            if other.source != layout.source and tuple(header) == other.header:
-                raise delivery.other_layout(name, claimed=layout.source, actual=other.source)
-        missing = [c for c in expected if c not in header]
-        unexpected = sum(1 for c in header if c not in expected)
-        raise delivery.header_mismatch(
-            name,
-            source=layout.source,
-            missing=missing,
-            present=len(expected) - len(missing),
-            unexpected=unexpected,
-            order=not missing and not unexpected,
-        )
+        check_header(header, layout=self._layout, layouts=self._layouts, file_name=self._file_name)
 
 
-def check_structure(rows: CsvRows, *, layout: Layout, file_name: str) -> int:
-    """Read the whole file once without keeping anything; the number of data rows, or a StructuralError."""
+def check_header(header: Sequence[str], *, layout: Layout, layouts: Mapping[str, Layout], file_name: str) -> None:
+    """The header row must be the layout's exactly; another layout's header is named as such."""
+    expected = layout.header
+    if tuple(header) == expected:
+        return
+    for other in layouts.values():
+        if other.source != layout.source and tuple(header) == other.header:
+            raise delivery.other_layout(file_name, claimed=layout.source, actual=other.source)
+    missing = [c for c in expected if c not in header]
+    unexpected = sum(1 for c in header if c not in expected)
+    raise delivery.header_mismatch(
+        file_name,
+        source=layout.source,
+        missing=missing,
+        present=len(expected) - len(missing),
+        unexpected=unexpected,
+        order=not missing and not unexpected,
+    )
+
+
+def check_structure(
+    rows: Iterable[tuple[int, list[str]]], *, layout: Layout, file_name: str, allow_empty: bool = False
+) -> int:
+    """Read the whole file once without keeping anything; the number of data rows, or a StructuralError.
+
+    A full snapshot without rows is refused unless `allow_empty` (the caller then refuses it only when it would
+    remove records: a cumulative list may be empty until its first entry)."""
     count = 0
     for _ in rows:
         count += 1
-    if count == 0 and layout.snapshot == "full":
+    if count == 0 and layout.snapshot == "full" and not allow_empty:
         raise delivery.no_rows(file_name)
     return count

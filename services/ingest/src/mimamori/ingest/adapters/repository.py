@@ -14,6 +14,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
+    delete,
     false,
     func,
     insert,
@@ -73,22 +74,15 @@ class FileRepository:
         row = (await self._session.execute(select(self._t).where(self._t.c.id == file_id))).first()
         return _file(row) if row is not None else None
 
-    async def accepted_with_digest(self, *, source: str, sha256: str, other_than: str) -> DeliveredFile | None:
-        """An earlier accepted delivery of the same source with the same bytes."""
+    async def accepted_with_digest(
+        self, *, source: str, sha256: str, other_than: str, name: str | None = None
+    ) -> DeliveredFile | None:
+        """An earlier accepted delivery of the same source (and, given, the same file name) with the same bytes."""
         t = self._t
-        row = (
-            await self._session.execute(
-                select(t)
-                .where(
-                    t.c.source == source,
-                    t.c.sha256 == sha256,
-                    t.c.id != other_than,
-                    t.c.accepted_at.is_not(None),
-                )
-                .order_by(t.c.accepted_at)
-                .limit(1)
-            )
-        ).first()
+        where = [t.c.source == source, t.c.sha256 == sha256, t.c.id != other_than, t.c.accepted_at.is_not(None)]
+        if name is not None:
+            where.append(t.c.name == name)
+        row = (await self._session.execute(select(t).where(*where).order_by(t.c.accepted_at).limit(1))).first()
         return _file(row) if row is not None else None
 
     async def mark_accepted(self, file_id: str, *, at: datetime) -> None:
@@ -189,6 +183,19 @@ class RunRepository:
             values["removals_withheld"] = removals_withheld
         await self._session.execute(update(t).where(t.c.id == run_id).values(**values))
 
+    async def last_succeeded_of(self, file_id: str) -> LoadRun | None:
+        """The latest succeeded run of a delivered file."""
+        t = self._t
+        row = (
+            await self._session.execute(
+                self._select()
+                .where(t.c.file_id == file_id, t.c.status == RunStatus.SUCCEEDED.value)
+                .order_by(t.c.created_at.desc())
+                .limit(1)
+            )
+        ).first()
+        return self._run(row) if row is not None else None
+
     async def update(self, run_id: str, **values: Any) -> None:
         """Set columns of a run (status, counts, progress, error)."""
         if "status" in values and isinstance(values["status"], RunStatus):
@@ -207,6 +214,16 @@ class QuarantineRepository:
         """Record a batch of problems."""
         if rows:
             await self._session.execute(insert(self._t), list(rows))
+
+    async def copy(self, *, from_run: str, to_run: str, file_id: str) -> None:
+        """A duplicate delivery quarantines what its twin did (same bytes, same rows, same reasons)."""
+        t = self._t
+        rows = await self._session.execute(
+            select(t.c.row, t.c.column, t.c.reason_code, t.c.reason).where(t.c.run_id == from_run).order_by(t.c.id)
+        )
+        copied = [{"run_id": to_run, "file_id": file_id, **dict(r._mapping)} for r in rows]
+        if copied:
+            await self._session.execute(insert(t), copied)
 
     async def page(self, run_id: str, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         """A run's problems by row, and how many there are."""
@@ -270,21 +287,39 @@ class SourceRecordRepository:
                 file_id=bindparam("file_id"),
                 run_id=bindparam("run_id"),
                 row=bindparam("row"),
+                scope=bindparam("scope"),
                 updated_at=bindparam("updated_at"),
             )
         )
         await self._session.execute(statement, list(rows))
 
-    async def present_after(self, source: str, *, after: str, limit: int) -> list[tuple[str, str]]:
-        """(record key, natural key) of records not removed, in key order after `after` (keyset paging)."""
+    async def present_after(
+        self, source: str, *, after: str, limit: int, scope: str | None = None
+    ) -> list[tuple[str, str]]:
+        """(record key, natural key) of records not removed, in key order after `after` (keyset paging); with
+        `scope`, only the records of that delivery month."""
         t = self._t
+        where = [t.c.source == source, t.c.removed == false(), t.c.record_key > after]
+        if scope is not None:
+            where.append(t.c.scope == scope)
         rows = await self._session.execute(
-            select(t.c.record_key, t.c.natural_key)
-            .where(t.c.source == source, t.c.removed == false(), t.c.record_key > after)
-            .order_by(t.c.record_key)
-            .limit(limit)
+            select(t.c.record_key, t.c.natural_key).where(*where).order_by(t.c.record_key).limit(limit)
         )
         return [(r.record_key, r.natural_key) for r in rows]
+
+    async def any_present(self, source: str) -> bool:
+        """Whether the source has a record not removed."""
+        t = self._t
+        found = await self._session.execute(
+            select(t.c.record_key).where(t.c.source == source, t.c.removed == false()).limit(1)
+        )
+        return found.first() is not None
+
+    async def find(self, record_key: str) -> tuple[str, bool] | None:
+        """(source, removed) of a record by its key."""
+        t = self._t
+        row = (await self._session.execute(select(t.c.source, t.c.removed).where(t.c.record_key == record_key))).first()
+        return (row.source, row.removed) if row is not None else None
 
     async def documents(self, source: str, record_keys: Iterable[str]) -> dict[str, tuple[str, str]]:
         """(natural key, document) of these records."""
@@ -309,3 +344,27 @@ class SourceRecordRepository:
             .where(t.c.source == source, t.c.record_key.in_(list(record_keys)))
             .values(removed=True, run_id=run_id, file_id=file_id, row=0, updated_at=at)
         )
+
+
+class FreeTextRepository:
+    """Free text of the current records, by record key and column."""
+
+    def __init__(self, session: AsyncSession, table: Table) -> None:
+        self._session = session
+        self._t = table
+
+    async def replace(self, record_keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+        """The free text of these records becomes `rows` (none: the records hold no text any more)."""
+        t = self._t
+        if record_keys:
+            await self._session.execute(delete(t).where(t.c.record_key.in_(list(record_keys))))
+        if rows:
+            await self._session.execute(insert(t), list(rows))
+
+    async def of(self, record_key: str) -> list[tuple[str, str]]:
+        """(column, text) of one record, in column order as stored."""
+        t = self._t
+        rows = await self._session.execute(
+            select(t.c.column, t.c.text).where(t.c.record_key == record_key).order_by(t.c.column)
+        )
+        return [(r.column, r.text) for r in rows]

@@ -89,6 +89,20 @@ def source_record_columns() -> list[Any]:
         Column("run_id", String(36), nullable=False),
         Column("row", Integer, nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
+        # month snapshots (出欠, 保健室): the delivery month the record belongs to; '' for other sources
+        Column("scope", String(6), nullable=False, server_default=""),
+    ]
+
+
+def free_text_columns() -> list[Any]:
+    """Free text (概要, 主訴, 備考, 相談メモ, 理由) of the current records, once per (record, column); never in
+    an event, a log or a reason; served only through the purpose-checked route."""
+    return [
+        Column("record_key", String(36), primary_key=True),
+        Column("column", String(100), primary_key=True),
+        Column("source", String(40), nullable=False),
+        Column("text", Text, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
     ]
 
 
@@ -102,5 +116,17 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
     )
     runs = Table("load_runs", metadata, *load_run_columns(), Index("ix_load_runs_created", "created_at"))
     quarantine = Table("quarantine", metadata, *quarantine_columns(), Index("ix_quarantine_run_row", "run_id", "row"))
-    records = Table("source_records", metadata, *source_record_columns())
-    return {"delivered_files": files, "load_runs": runs, "quarantine": quarantine, "source_records": records}
+    records = Table(
+        "source_records",
+        metadata,
+        *source_record_columns(),
+        Index("ix_source_records_scope", "source", "scope", "record_key"),
+    )
+    free_texts = Table("free_texts", metadata, *free_text_columns())
+    return {
+        "delivered_files": files,
+        "load_runs": runs,
+        "quarantine": quarantine,
+        "source_records": records,
+        "free_texts": free_texts,
+    }

@@ -224,3 +224,32 @@ def not_supported(file_name: str, *, source: str) -> FileNameRejected:
         "layout_not_supported",
         f"ファイル「{file_name}」: {source_title(source)}の取込みにはまだ対応していません",
     )
+
+
+def bad_xlsx(file_name: str, *, row: int | None = None) -> StructuralError:
+    """Not a readable XLSX workbook (not a zip, truncated, damaged XML)."""
+    return StructuralError(
+        "bad_xlsx", f"{_where(file_name, row)}を XLSX (Excel ブック) として読めません (破損または別形式)", row=row
+    )
+
+
+def xlsx_too_large(file_name: str, *, what: str) -> StructuralError:
+    """An XLSX whose parts would expand beyond the limits (zip bomb, huge shared strings): never parsed."""
+    return StructuralError(
+        "xlsx_too_large",
+        f"ファイル「{file_name}」は展開後の大きさが上限を超えるため読み込みません ({what})",
+        row=None,
+    )
+
+
+def missing_sheet(file_name: str, *, source: str, sheet: str, other: str | None = None) -> StructuralError:
+    """The workbook lacks the layout's sheet (maybe it holds another layout's)."""
+    if other is not None:
+        return StructuralError(
+            "layout_mismatch",
+            f"ファイル「{file_name}」は名前からは{source_title(source)}ですが、シートは{source_title(other)}のものです",
+            row=None,
+        )
+    return StructuralError(
+        "missing_sheet", f"ファイル「{file_name}」にシート「{sheet}」がありません ({source_title(source)})", row=None
+    )

@@ -46,23 +46,44 @@ class SourceRecord:
     digest: str  # SHA-256 of `document`: equal digests mean an unchanged record
 
     @classmethod
-    def of(cls, layout: Layout, *, municipality: str, row: int, values: Sequence[str]) -> SourceRecord:
-        """The record of a row that passed the layout's checks."""
-        natural = natural_key(layout, values)
-        document = _DOCUMENT.encode(list(values))
+    def of(
+        cls, layout: Layout, *, municipality: str, row: int, values: Sequence[str], natural: str | None = None
+    ) -> SourceRecord:
+        """The record of a row that passed the layout's checks (`natural` overrides the key, e.g. numbered)."""
+        if natural is None:
+            natural = natural_key(layout, values)
+        if layout.free_text_positions:
+            # Free text is kept apart (its own table, served on request); the document that events are rebuilt
+            # from holds none, but the digest covers it, so a corrected note is a change.
+            kept = list(values)
+            texts = []
+            for i in layout.free_text_positions:
+                texts.append(kept[i])
+                kept[i] = ""
+            document = _DOCUMENT.encode(kept)
+            digested = document + "\x00" + _DOCUMENT.encode(texts)
+        else:
+            document = digested = _DOCUMENT.encode(list(values))
         return cls(
             row=row,
             values=tuple(values),
             natural_key=natural,
             record_key=record_key(municipality=municipality, source=layout.source, natural=natural),
             document=document,
-            digest=hashlib.sha256(document.encode()).hexdigest(),
+            digest=hashlib.sha256(digested.encode()).hexdigest(),
         )
+
+    def free_texts(self, layout: Layout) -> dict[str, str]:
+        """The record's non-empty free text by column name (概要, 主訴 …)."""
+        return {layout.columns[i].name: self.values[i] for i in layout.free_text_positions if self.values[i]}
 
 
 def natural_key(layout: Layout, values: Sequence[str]) -> str:
-    """The key columns' values joined (for jumin: the 宛名番号)."""
-    return "|".join(values[i] for i in layout.key_positions)
+    """The key columns' values joined (for jumin: the 宛名番号); dates and numbers in their parsed form."""
+    if not layout.key_parsed:
+        return "|".join(values[i] for i in layout.key_positions)
+    columns = layout.columns
+    return "|".join(columns[i].type.parse(values[i]) or values[i] for i in layout.key_positions)
 
 
 def record_key(*, municipality: str, source: str, natural: str) -> str:

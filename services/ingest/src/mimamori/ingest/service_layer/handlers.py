@@ -18,16 +18,18 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from google.protobuf.message import Message
 
+from mimamori.events.audit.v1 import access_pb2
 from mimamori.ingest.adapters.csv_reader import CsvRows, check_structure
-from mimamori.ingest.adapters.events import EventMapper, Provenance
+from mimamori.ingest.adapters.events import Provenance, RecordMapper
 from mimamori.ingest.adapters.file_store import FileStore
+from mimamori.ingest.adapters.xlsx_reader import XlsxRows
 from mimamori.ingest.domain import delivery
 from mimamori.ingest.domain.delivery import (
     DeliveredFile,
@@ -63,13 +65,78 @@ class Loading:
     uow: Callable[[], IngestUnitOfWork]
     store: FileStore
     layouts: Mapping[str, Layout]
-    mappers: Mapping[str, EventMapper]
+    mappers: Mapping[str, RecordMapper]
     municipality: str
     batch_size: int = 1000
 
 
 class RunNotFound(LookupError):
     """No load run with this id."""
+
+
+class FreeTextNotFound(LookupError):
+    """No current record with this key holds free text."""
+
+
+class FreeTextForbidden(PermissionError):
+    """The caller's roles may not read this source's free text."""
+
+
+@dataclass(frozen=True, slots=True)
+class FreeText:
+    """The free text of one record, by column (概要, 主訴 …)."""
+
+    record_key: str
+    source: str
+    fields: list[tuple[str, str]]
+
+
+async def read_free_text(
+    record_key: str, *, uow: IngestUnitOfWork, layouts: Mapping[str, Layout], context: AccessContext, route: str
+) -> FreeText:
+    """One record's free text for case support; the read (or the refusal) is audited with it."""
+    async with uow:
+        found = await uow.records.find(record_key)
+        layout = layouts.get(found[0]) if found is not None else None
+        allowed = layout is not None and bool(set(layout.free_text_roles) & set(context.roles))
+        fields = await uow.free_texts.of(record_key) if found is not None and allowed else []
+        if found is None or found[1] or (allowed and not fields) or layout is None or not layout.free_text_positions:
+            outcome, status = access_pb2.OUTCOME_ALLOWED, 404
+        elif not allowed:
+            outcome, status = access_pb2.OUTCOME_DENIED, 403
+        else:
+            outcome, status = access_pb2.OUTCOME_ALLOWED, 200
+        record_access(
+            uow,
+            access_event(
+                recorder=SERVICE,
+                context=context,
+                action="read_free_text",
+                method="GET",
+                route=route,
+                outcome=outcome,
+                status_code=status,
+            ),
+        )
+        await uow.commit()
+    if status == 404:
+        raise FreeTextNotFound(record_key)
+    if status == 403:
+        raise FreeTextForbidden(record_key)
+    assert found is not None
+    order = {c.name: i for i, c in enumerate(layout.columns)} if layout is not None else {}
+    return FreeText(
+        record_key=record_key, source=found[0], fields=sorted(fields, key=lambda f: order.get(f[0], len(order)))
+    )
+
+
+def rows_of(
+    opener: Callable[[], BinaryIO], *, layout: Layout, file_name: str, layouts: Mapping[str, Layout]
+) -> Iterable[tuple[int, list[str]]]:
+    """The reader of a layout's format: (row, values) with row 1-based, the header excluded."""
+    if layout.format == "xlsx":
+        return XlsxRows(opener, layout=layout, file_name=file_name, layouts=layouts)
+    return CsvRows(opener, layout=layout, file_name=file_name, layouts=layouts)
 
 
 def layout_for(file_name: str, layouts: Mapping[str, Layout]) -> tuple[DeliveredFileName, Layout]:
@@ -194,8 +261,18 @@ class Preparation:
         self._layout = layout
         self._run = run
         self._municipality = municipality
-        self.seen: set[str] = set()
+        self.seen: dict[str, int] = {}  # natural key → hash of the row that had it first
+        self._occurrences: dict[str, int] = {}
         self.keyless = False  # a quarantined row whose key is unreadable: removals cannot be trusted
+
+    def _natural(self, values: list[str]) -> str:
+        natural = natural_key(self._layout, values)
+        if self._layout.duplicates != "number":
+            return natural
+        # Sources without an identifier: the n-th row with equal key values is the n-th record of that key.
+        count = self._occurrences.get(natural, 0) + 1
+        self._occurrences[natural] = count
+        return natural if count == 1 else f"{natural}#{count}"
 
     def take(self, size: int, *, into: PreparedBatch | None = None) -> PreparedBatch:
         """The next `size` rows, checked, added to `into` or a new batch (nothing added at the end)."""
@@ -206,22 +283,28 @@ class Preparation:
             batch.rows += 1
             issues = check_row(layout, values)
             if not issues:
-                record = SourceRecord.of(layout, municipality=self._municipality, row=row, values=values)
-                if record.natural_key not in self.seen:
-                    self.seen.add(record.natural_key)
-                    batch.records.append(record)
+                natural = self._natural(values)
+                fingerprint = hash(tuple(values))
+                first = self.seen.get(natural)
+                if first is None:
+                    self.seen[natural] = fingerprint
+                    batch.records.append(
+                        SourceRecord.of(
+                            layout, municipality=self._municipality, row=row, values=values, natural=natural
+                        )
+                    )
                     if batch.rows >= size:
                         break
                     continue
                 issues = [
                     RowIssue(
                         column="・".join(layout.key),
-                        code="duplicate_key",
+                        code="duplicate_row" if first == fingerprint else "duplicate_key",
                         expected="「" + "・".join(layout.key) + "」",
                     )
                 ]
             elif key_is_usable(layout, issues):
-                self.seen.add(natural_key(layout, values))
+                self.seen.setdefault(self._natural(values), 0)
             else:
                 self.keyless = True
             batch.quarantined += 1
@@ -289,11 +372,30 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
             "layout_not_supported", delivery.not_supported(file.name, source=file.source).message
         )
     async with loading.uow() as uow:
-        earlier = await uow.files.accepted_with_digest(source=file.source, sha256=file.sha256, other_than=file.id)
+        # The same name with the same bytes is a re-delivery that changes nothing: its counts are its twin's (every
+        # record unchanged). Equal bytes under another name (a month in which the source did not change) are
+        # loaded as usual: all unchanged, nothing emitted, and the month's counts add up.
+        earlier = await uow.files.accepted_with_digest(
+            source=file.source, sha256=file.sha256, other_than=file.id, name=file.name
+        )
         if earlier is not None:
             now = utcnow()
+            twin = await uow.runs.last_succeeded_of(earlier.id)
+            counts = LoadCounts()
+            if twin is not None:
+                counts.rows = twin.counts.get("rows", 0)
+                counts.quarantined = twin.counts.get("quarantined", 0)
+                counts.unchanged = counts.rows - counts.quarantined
+                await uow.quarantine.copy(from_run=twin.id, to_run=run.id, file_id=file.id)
             await uow.runs.update(
-                run.id, status=RunStatus.SUCCEEDED, duplicate_of=earlier.id, progress=1.0, finished_at=now
+                run.id,
+                status=RunStatus.SUCCEEDED,
+                duplicate_of=earlier.id,
+                progress=1.0,
+                finished_at=now,
+                total_rows=counts.rows,
+                removals_withheld=twin.removals_withheld if twin is not None else False,
+                **counts.as_dict(),
             )
             await uow.files.mark_accepted(file.id, at=now)
             await uow.commit()
@@ -302,9 +404,12 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
     path = loading.store.path(file.sha256)
     if not path.exists():
         raise FileNotFoundError("delivered bytes missing")
-    rows = CsvRows(lambda: path.open("rb"), layout=layout, file_name=file.name, layouts=loading.layouts)
-    total = await asyncio.to_thread(check_structure, rows, layout=layout, file_name=file.name)
+    rows = rows_of(lambda: path.open("rb"), layout=layout, file_name=file.name, layouts=loading.layouts)
+    total = await asyncio.to_thread(check_structure, rows, layout=layout, file_name=file.name, allow_empty=True)
+    scope = file.month if layout.snapshot == "month" else ""
     async with loading.uow() as uow:
+        if total == 0 and layout.snapshot == "full" and await uow.records.any_present(layout.source):
+            raise delivery.no_rows(file.name)
         await uow.runs.update(run.id, total_rows=total)
         await uow.commit()
 
@@ -316,6 +421,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
         file_name=file.name,
         file_sha256=file.sha256,
         load_run_id=run.id,
+        month=file.month,
     )
     preparation = Preparation(iter(rows), layout=layout, run=run, municipality=loading.municipality)
     # Batch n+1 is checked while batch n is written, on the event loop (a thread would only fight for the
@@ -337,6 +443,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
                 provenance=provenance,
                 total=total,
                 withheld=preparation.keyless,
+                scope=scope,
                 loading=loading,
             )
             counts.merge(committed)
@@ -346,8 +453,9 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
             await producer
         preparation.close()
 
-    withheld = layout.snapshot == "full" and preparation.keyless
-    if layout.snapshot == "full" and not withheld:
+    snapshot = layout.snapshot in ("full", "month")
+    withheld = snapshot and preparation.keyless
+    if snapshot and not withheld:
         await _remove_absent(
             run=run,
             layout=layout,
@@ -355,6 +463,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
             provenance=provenance,
             counts=counts,
             seen=preparation.seen,
+            scope=scope,
             loading=loading,
         )
     now = utcnow()
@@ -396,10 +505,11 @@ async def _apply(
     *,
     run: LoadRun,
     layout: Layout,
-    mapper: EventMapper,
+    mapper: RecordMapper,
     provenance: Provenance,
     total: int,
     withheld: bool,
+    scope: str,
     loading: Loading,
 ) -> LoadCounts:
     """One batch in one transaction: state, events (outbox), quarantine and the run's tally; its counts."""
@@ -411,6 +521,8 @@ async def _apply(
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         published: list[tuple[Message, str]] = []
+        texts: list[dict[str, Any]] = []
+        rewritten: list[str] = []
         for record in batch.records:
             before = previous.get(record.record_key)
             change = classify(before, record.digest)
@@ -425,8 +537,21 @@ async def _apply(
                 "file_id": file_id,
                 "run_id": run_id,
                 "row": record.row,
+                "scope": scope,
                 "updated_at": now,
             }
+            if layout.free_text_positions:
+                rewritten.append(record.record_key)
+                texts.extend(
+                    {
+                        "record_key": record.record_key,
+                        "source": source,
+                        "column": column,
+                        "text": text,
+                        "updated_at": now,
+                    }
+                    for column, text in record.free_texts(layout).items()
+                )
             if before is None:
                 state["source"] = source
                 state["record_key"] = record.record_key
@@ -446,6 +571,7 @@ async def _apply(
         uow.publish_many(published, actor=run.requested_by, purpose=PURPOSE)
         await uow.records.insert_many(inserts)
         await uow.records.update_many(updates)
+        await uow.free_texts.replace(rewritten, texts)
         await uow.quarantine.add_many(batch.problems)
         await uow.runs.add_counts(run_id, tally.as_dict(), total=total, removals_withheld=withheld)
         await uow.commit()
@@ -456,18 +582,21 @@ async def _remove_absent(
     *,
     run: LoadRun,
     layout: Layout,
-    mapper: EventMapper,
+    mapper: RecordMapper,
     provenance: Provenance,
     counts: LoadCounts,
-    seen: set[str],
+    seen: Mapping[str, int],
+    scope: str,
     loading: Loading,
 ) -> None:
-    """Full snapshot: each accepted record whose key the delivery lacks is REMOVED (with its last values)."""
+    """Full snapshot: each accepted record whose key the delivery lacks is REMOVED (with its last values).
+    Month snapshot: the same, among the records of the delivery's month only."""
     after = ""
     width = len(layout.columns)
+    only = scope if layout.snapshot == "month" else None
     while True:
         async with loading.uow() as uow:
-            page = await uow.records.present_after(layout.source, after=after, limit=REMOVAL_PAGE)
+            page = await uow.records.present_after(layout.source, after=after, limit=REMOVAL_PAGE, scope=only)
         if not page:
             return
         after = page[-1][0]
@@ -486,6 +615,8 @@ async def _remove_absent(
                     removed.append((event, key))
                 uow.publish_many(removed, actor=run.requested_by, purpose=PURPOSE)
                 await uow.records.mark_removed(layout.source, chunk, run_id=run.id, file_id=run.file.id, at=utcnow())
+                if layout.free_text_positions:
+                    await uow.free_texts.replace(chunk, [])
                 await uow.runs.add_counts(run.id, {"removed": len(chunk)})
                 await uow.commit()
             counts.removed += len(chunk)

@@ -8,6 +8,7 @@ from sqlalchemy import Table
 
 from mimamori.ingest.adapters.repository import (
     FileRepository,
+    FreeTextRepository,
     QuarantineRepository,
     RunRepository,
     SourceRecordRepository,
@@ -22,6 +23,7 @@ class IngestUnitOfWork(UnitOfWork):
     runs: RunRepository
     quarantine: QuarantineRepository
     records: SourceRecordRepository
+    free_texts: FreeTextRepository
 
     def __init__(self, *, tables: dict[str, Table], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -33,4 +35,5 @@ class IngestUnitOfWork(UnitOfWork):
         self.runs = RunRepository(self.session, self._tables["load_runs"], self._tables["delivered_files"])
         self.quarantine = QuarantineRepository(self.session, self._tables["quarantine"])
         self.records = SourceRecordRepository(self.session, self._tables["source_records"])
+        self.free_texts = FreeTextRepository(self.session, self._tables["free_texts"])
         return self

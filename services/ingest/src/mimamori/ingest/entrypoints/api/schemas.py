@@ -134,3 +134,18 @@ class QuarantinePage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class FreeTextField(BaseModel):
+    """One free-text column of a record."""
+
+    column: str = Field(description="列名 (概要, 主訴, 備考, 相談メモ, 理由)")
+    text: str = Field(description="自由記述 (要配慮個人情報を含みうる)")
+
+
+class FreeTextRead(BaseModel):
+    """The free text of one source record."""
+
+    record_key: str
+    source: str = Field(description="データ種別")
+    fields: list[FreeTextField]
