@@ -89,6 +89,9 @@ class _LogHandler(logging.StreamHandler[Any]):
     """The handler `setup_logging` installs, told apart so that a second call replaces it."""
 
 
+DRIVER_LOGGERS = ("sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite", "asyncpg", "kafka")
+
+
 def setup_logging(level: str = "INFO", stream: Any = None) -> None:
     """JSON logs on stderr carrying trace ids. Log messages are constants; values go in `extra`, never personal data."""
     handler = _LogHandler(stream or sys.stderr)
@@ -110,3 +113,7 @@ def setup_logging(level: str = "INFO", stream: Any = None) -> None:
     logging.getLogger("uvicorn.access").disabled = True
     for chatty in ("httpx", "httpcore", "aiohttp.access", "aiohttp.client", "alembic.runtime.migration"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    # At DEBUG, database drivers and the Kafka client log statement parameters and message bodies, which hold
+    # personal data and free text: they stay at WARNING whatever level the platform runs at.
+    for driver in DRIVER_LOGGERS:
+        logging.getLogger(driver).setLevel(logging.WARNING)
