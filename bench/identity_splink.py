@@ -329,6 +329,11 @@ def run(
     return links, info
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return round(usage.ru_utime + usage.ru_stime, 1)
+
+
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -369,6 +374,7 @@ def main() -> None:
         "recall": chosen["recall"],
         **{k: chosen[k] for k in ("links", "right", "wrong_person", "non_resident_linked", "missed")},
         "seconds": info["total_s"],
+        "cpu_seconds": _cpu_seconds(),  # user + system of this process (wall time suffers on a shared machine)
         "phases_s": {k: info[k] for k in ("load_and_normalise_s", "train_s", "predict_s", "choose_s")},
         "peak_rss_mb": peak_rss_mb(),
         "peak_rss_mb_before_run": rss_before,
