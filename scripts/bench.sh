@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 UV=${UV:-$(command -v uv || echo "$HOME/.local/bin/uv")}
 export PG_PORT=${BENCH_PG_PORT:-25433} KAFKA_PORT=${BENCH_KAFKA_PORT:-29093}
 export MIMAMORI_STATE_DIR=${BENCH_STATE_DIR:-/tmp/mimamori-bench}
+mkdir -p bench/results
+if [ "${BENCH_SPLINK:-1}" = 1 ]; then  # needs no server: runs before they start (BENCH_SPLINK=0 skips it)
+  echo "== identity: Splink 4 (DuckDB) links 200,000 pupils to 1,000,000 residents (several minutes)"
+  "$UV" run --frozen --group bench python bench/identity_splink.py --out bench/results/identity_splink.json >/dev/null
+fi
 started=()
 cleanup() { for s in "${started[@]:-}"; do [ -n "$s" ] && bash "deploy/local/$s.sh" stop >/dev/null 2>&1 || true; done; }
 trap cleanup EXIT
