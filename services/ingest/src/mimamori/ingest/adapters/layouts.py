@@ -43,6 +43,7 @@ PERSON_ROLES = ("child", "recipient", "subject", "guardian", "head", "consulter"
 SOURCE_NAME = re.compile(r"^[a-z][a-z_]*[a-z]$")  # the `<source>` of `<source>_<YYYYMM>.<ext>`
 MUNICIPALITY_CODE = re.compile(r"^\d{6}$")  # 全国地方公共団体コード with its check digit
 HOOK_KINDS = ("row",)
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SPEC_KEYS = frozenset(
     {
@@ -304,7 +305,7 @@ def parse_spec(
 def read_spec(text: str, *, hooks: Mapping[str, RowHook] | None = None, origin: str = "mimamori-ingest") -> Layout:
     """A layout from a spec's YAML text."""
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise SpecError(f"not YAML: {exc}") from exc
     return parse_spec(document, hooks=hooks, origin=origin)

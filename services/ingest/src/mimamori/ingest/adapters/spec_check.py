@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 
 from mimamori.ingest.adapters.events import SOURCE_RECORD_EVENT, MappingError, mapper_for
-from mimamori.ingest.adapters.layouts import SpecError, check_top_level, parse_column, parse_spec
+from mimamori.ingest.adapters.layouts import SAFE_LOADER, SpecError, check_top_level, parse_column, parse_spec
 from mimamori.ingest.domain.layout import Date, Layout, RowHook, Text
 
 # Column names that usually hold free text (概要, 主訴, 備考, 相談メモ, 理由 …): those never go into an event.
@@ -127,14 +127,14 @@ def check_spec_text(
 ) -> tuple[Layout | None, list[SpecIssue]]:
     """The layout (None when it has errors) and every issue found, errors first, each with its line."""
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         return None, [SpecIssue("error", f"not YAML: {exc.problem or exc}", (), line)]
     except yaml.YAMLError as exc:
         return None, [SpecIssue("error", f"not YAML: {exc}")]
-    document: Any = yaml.safe_load(text)
+    document: Any = yaml.load(text, Loader=SAFE_LOADER)
     if not isinstance(document, dict):
         return None, [SpecIssue("error", "a spec is a YAML mapping (source, title, columns …)", (), 1)]
     errors = _repeated_keys(root) if root is not None else []
