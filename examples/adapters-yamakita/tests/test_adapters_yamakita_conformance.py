@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from mimamori_adapters_yamakita import MUNICIPALITY, adapters
+from mimamori_adapters_yamakita.hooks import pad_atena_no
 
 from mimamori.ingest import conformance
 from mimamori.ingest.adapters.layouts import load_layouts
-from mimamori_adapters_yamakita import MUNICIPALITY, adapters
-from mimamori_adapters_yamakita.hooks import pad_atena_no
 
 
 @pytest.mark.parametrize("check", sorted(conformance.CHECKS))

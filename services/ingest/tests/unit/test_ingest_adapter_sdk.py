@@ -69,7 +69,7 @@ def test_a_package_adds_a_source_and_its_files_are_accepted_by_name(tmp_path: Pa
 
 
 def test_two_packages_defining_one_source_are_a_clear_conflict(tmp_path: Path) -> None:
-    with pytest.raises(AdapterConflict, match="kodomo_shokudo.*mimamori-adapters-a.*mimamori-adapters-b"):
+    with pytest.raises(AdapterConflict, match=r"kodomo_shokudo.*mimamori-adapters-a.*mimamori-adapters-b"):
         load_layouts(packages=[package(tmp_path, "mimamori-adapters-a"), package(tmp_path, "mimamori-adapters-b")])
 
 
@@ -172,9 +172,10 @@ def test_conformance_passes_a_good_package_and_names_what_is_wrong(tmp_path: Pat
     root = tmp_path / "leaky"
     leaky = package(tmp_path, "leaky")
     spec = root / "specs" / "kodomo_shokudo.yaml"
-    spec.write_text(spec.read_text(encoding="utf-8").replace(
-        "{name: 様子, type: text, max_length: 500, free_text: true}", "{name: 様子メモ, to: persons.child.address, type: text}"
-    ), encoding="utf-8")  # fmt: skip
+    leaked = "{name: 様子メモ, to: persons.child.address, type: text}"
+    declared = "{name: 様子, type: text, max_length: 500, free_text: true}"
+    text = spec.read_text(encoding="utf-8").replace(declared, leaked)
+    spec.write_text(text, encoding="utf-8")
     (root / "samples" / "kodomo_shokudo_202604.csv").write_text(SAMPLE.replace("様子", "様子メモ"), encoding="utf-8")
     findings = conformance.check_free_text_never_in_events(leaky)
     assert findings and findings[0].check == "free_text_never_in_events" and "様子メモ" in findings[0].message

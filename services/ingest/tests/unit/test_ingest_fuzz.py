@@ -44,7 +44,7 @@ def explained(trial: Trial, *, layout: Layout, how: str) -> None:
     columns = {*layout.header, "・".join(layout.key), ""}
     for problem in trial.problems:
         row, column, reason = problem["row"], problem["column"], problem["reason"]
-        assert 1 <= row and column in columns and problem["reason_code"], (how, problem)
+        assert row >= 1 and column in columns and problem["reason_code"], (how, problem)
         assert name in reason and f"{row} 行目" in reason, (how, reason)
         if column:
             assert f"「{column}」" in reason, (how, reason)

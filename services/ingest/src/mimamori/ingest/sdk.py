@@ -1,15 +1,9 @@
-"""The adapter SDK: what a town's `mimamori-adapters-<town>` package imports (see docs/adapters.md).
+"""The adapter SDK: what a town's `mimamori-adapters-<town>` package imports (docs/adapters.md).
 
-    # pyproject.toml
-    [project.entry-points."mimamori.adapters"]
-    yamakita = "mimamori_adapters_yamakita:adapters"
-
-    # mimamori_adapters_yamakita/__init__.py
-    def adapters() -> AdapterPackage:
-        here = resources.files(__name__)
-        return AdapterPackage(name="mimamori-adapters-yamakita", specs=here / "specs",
-                              hooks={"pad_atena_no": pad_atena_no}, samples=here / "samples")
-"""
+The package declares an entry point in the group `mimamori.adapters` (`yamakita =
+"mimamori_adapters_yamakita:adapters"`) naming a function that returns an `AdapterPackage`: the directory of its
+spec files, the row hooks those specs name, and sample files for the conformance kit
+(`mimamori.ingest.conformance`). examples/adapters-yamakita is a complete one."""
 
 from mimamori.ingest.adapters.layouts import AdapterConflict, SpecError, load_layouts
 from mimamori.ingest.adapters.packages import ENTRY_POINT_GROUP, AdapterPackage, PackageError

@@ -340,8 +340,8 @@ def merge_layouts(
     same towns are an AdapterConflict naming both packages."""
     claims: dict[tuple[str, str | None], Layout] = {}
     for layout in packaged:
-        scope = (layout.source, layout.municipality)
-        earlier = claims.get(scope)
+        claim = (layout.source, layout.municipality)
+        earlier = claims.get(claim)
         if earlier is not None:
             raise AdapterConflict(
                 f"source {layout.source!r}{_for(layout.municipality)} is defined by both {earlier.origin} and "
@@ -352,11 +352,11 @@ def merge_layouts(
                 f"{layout.origin} redefines the reference layout {layout.source!r} for every town: name the town "
                 "it is for (municipality) or choose another source name"
             )
-        claims[scope] = layout
+        claims[claim] = layout
     layouts = dict(builtin)
     # Unscoped specs first: the town's own spec of a source beats an unscoped package spec of it.
-    for (source, scope), layout in sorted(claims.items(), key=lambda c: c[0][1] is not None):
-        if scope is None or scope == municipality:
+    for (source, town), layout in sorted(claims.items(), key=lambda c: c[0][1] is not None):
+        if town is None or town == municipality:
             layouts[source] = layout
     return layouts
 
