@@ -103,7 +103,7 @@ def test_a_row_hook_transforms_rows_and_a_failing_hook_rejects_the_file(tmp_path
         return [values[0].lower(), *values[1:]]
 
     layout = load_layouts(packages=[package(tmp_path, "p", hook="shout", hooks={"shout": shout})])["kodomo_shokudo"]
-    data = b"\xef\xbb\xbf" if False else SAMPLE.replace("A2", "B2").encode()
+    data = SAMPLE.replace("A2", "B2").encode()
     trial = try_file(lambda: io.BytesIO(data), file_name="kodomo_shokudo_202604.csv", layout=layout,
                      layouts={"kodomo_shokudo": layout}, municipality="143669")  # fmt: skip
     assert trial.error is None and trial.events[0].support_centre_visit.activity == "a1"  # type: ignore[attr-defined]
