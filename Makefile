@@ -1,7 +1,7 @@
 # Mimamori: `make run` (the whole platform in one process) and `make test` (the whole suite).
 SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
-PY_SOURCES := services gateway tools/synthtown/src scripts tests bench
+PY_SOURCES := services gateway tools/synthtown/src scripts tests bench examples
 # mypy --strict: the kit and every service's pure domain package (the gateway's included)
 TYPED_SOURCES = services/kit/src/mimamori/kit $(wildcard services/*/src/mimamori/*/domain gateway/src/mimamori/*/domain)
 

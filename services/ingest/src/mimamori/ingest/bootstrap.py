@@ -29,7 +29,7 @@ def bootstrap(*, wiring: Wiring, settings: IngestSettings) -> FastAPI:
     """Build ingest's unit of work, loader and app (the loader is on app.state for the module to start)."""
     platform = wiring.platform
     factory: Callable[[], IngestUnitOfWork] = wiring.units(IngestUnitOfWork, tables=wiring.tables)
-    layouts = load_layouts()
+    layouts = load_layouts(platform.settings.municipality_code)
     loading = Loading(
         uow=factory,
         store=FileStore(files_dir(settings, platform)),

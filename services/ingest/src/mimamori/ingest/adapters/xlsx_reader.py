@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -66,7 +67,8 @@ def inspect_archive(stream: BinaryIO, *, file_name: str, limits: XlsxLimits = DE
                 try:
                     with archive.open(part) as member:
                         prolog = member.read(_PROLOG_BYTES)
-                except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+                except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, zlib.error):
+                    # zlib.error: a damaged deflate stream (found by the fuzz test)
                     raise delivery.bad_xlsx(file_name) from None
                 if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
                     raise delivery.bad_xlsx(file_name)

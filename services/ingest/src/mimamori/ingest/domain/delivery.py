@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -52,8 +53,10 @@ class DeliveredFileName:
     extension: str
 
     @classmethod
-    def parse(cls, name: str) -> DeliveredFileName:
-        """The parts of a delivered file's name; FileNameRejected when it is not a source file name."""
+    def parse(cls, name: str, *, known: Collection[str] = KNOWN_SOURCES) -> DeliveredFileName:
+        """The parts of a delivered file's name; FileNameRejected when it is not a source file name.
+
+        `known`: the sources that exist (the 19 reference layouts, plus any an adapter package adds)."""
         match = _FILE_NAME.match(name)
         if match is None:
             raise FileNameRejected(
@@ -64,7 +67,7 @@ class DeliveredFileName:
         if not 1 <= int(month[4:]) <= 12:
             raise FileNameRejected("invalid_file_name", f"ファイル名「{name}」の年月 (YYYYMM) が正しくありません")
         source = match["source"]
-        if source not in KNOWN_SOURCES:
+        if source not in KNOWN_SOURCES and source not in known:
             raise FileNameRejected(
                 "unknown_layout", f"ファイル名「{name}」のデータ種別「{source}」は登録されていません"
             )
@@ -252,4 +255,13 @@ def missing_sheet(file_name: str, *, source: str, sheet: str, other: str | None 
         )
     return StructuralError(
         "missing_sheet", f"ファイル「{file_name}」にシート「{sheet}」がありません ({source_title(source)})", row=None
+    )
+
+
+def hook_failed(file_name: str, *, row: int, hook: str) -> StructuralError:
+    """An adapter package's row hook refused a row: the package's layout does not fit this file."""
+    return StructuralError(
+        "hook_failed",
+        f"{_where(file_name, row)}を取込み定義の行変換 ({hook}) が処理できません (定義とファイルが合っていません)",
+        row=row,
     )

@@ -4,7 +4,7 @@ that fails is quarantined with reasons that name the file, row and column but ne
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -21,6 +21,9 @@ from mimamori.ingest.domain.dates import (
 #        other months are untouched); delta: deliveries only add and change.
 Snapshot = Literal["full", "month", "delta"]
 DateFormat = Literal["YYYYMMDD", "YYYY-MM-DD", "YYYY/MM/DD", "wareki"]
+# A row hook (adapter SDK): what a spec cannot say, e.g. a 宛名番号 exported without its leading zeros. It gets a
+# data row's values as read and returns the values to check; raising ValueError rejects the whole file.
+RowHook = Callable[[list[str]], list[str]]
 
 
 class ValueType(Protocol):
@@ -316,6 +319,10 @@ class Layout:
     )  # body fields fixed by the layout (program …)
     duplicates: Literal["quarantine", "number"] = "quarantine"  # number: the n-th equal key is a record too
     free_text_roles: tuple[str, ...] = ()  # who may read the free text (purpose case_support); () = nobody
+    municipality: str | None = None  # 全国地方公共団体コード this layout is for; None = any town
+    origin: str = "mimamori-ingest"  # the package that ships the spec (adapter SDK)
+    row_hook: RowHook | None = field(default=None, compare=False)  # the spec's `hooks: {row: …}`
+    row_hook_name: str = ""
     header: tuple[str, ...] = field(init=False)  # the header row, exactly
     key_positions: tuple[int, ...] = field(init=False)  # where the key columns are in a row
     free_text_positions: tuple[int, ...] = field(init=False)  # where the free-text columns are

@@ -41,9 +41,11 @@ class Plan:
     skipped: list[dict[str, str]] = field(default_factory=list)
 
 
-def plan_directory(directory: Path, *, month: str) -> Plan:
-    """The month's files we can load; other months are ignored, the rest of the month is listed as skipped."""
-    layouts = load_layouts()
+def plan_directory(directory: Path, *, month: str, municipality: str | None = None) -> Plan:
+    """The month's files we can load; other months are ignored, the rest of the month is listed as skipped.
+
+    `municipality`: the town whose layouts apply (adapter packages may scope a spec to one town)."""
+    layouts = load_layouts(municipality if municipality is not None else PlatformSettings().municipality_code)
     plan = Plan(month=month)
     for path in sorted(p for p in directory.iterdir() if p.is_file()):
         match = re.match(r"^[a-z_]+_(\d{6})\.", path.name)
@@ -229,11 +231,11 @@ def load(
     """Load every recognised file of MONTH in DIRECTORY; print one line per file."""
     if url and not token:
         raise click.UsageError("--url needs --token")
-    plan = plan_directory(directory, month=month)
+    settings = PlatformSettings(data_dir=data_dir) if data_dir else PlatformSettings()
+    plan = plan_directory(directory, month=month, municipality=settings.municipality_code)
     if url:
         results = asyncio.run(upload(plan, url=url, token=token or ""))
     else:
-        settings = PlatformSettings(data_dir=data_dir) if data_dir else PlatformSettings()
         results = asyncio.run(load_embedded(plan, settings=settings, targets=EMBEDDED_TARGETS))
     for result in results:
         click.echo(summary_line(result))

@@ -29,6 +29,7 @@ from mimamori.events.audit.v1 import access_pb2
 from mimamori.ingest.adapters.csv_reader import CsvRows, check_structure
 from mimamori.ingest.adapters.events import Provenance, RecordMapper
 from mimamori.ingest.adapters.file_store import FileStore
+from mimamori.ingest.adapters.hooks import HookedRows
 from mimamori.ingest.adapters.xlsx_reader import XlsxRows
 from mimamori.ingest.domain import delivery
 from mimamori.ingest.domain.delivery import (
@@ -133,15 +134,19 @@ async def read_free_text(
 def rows_of(
     opener: Callable[[], BinaryIO], *, layout: Layout, file_name: str, layouts: Mapping[str, Layout]
 ) -> Iterable[tuple[int, list[str]]]:
-    """The reader of a layout's format: (row, values) with row 1-based, the header excluded."""
+    """The reader of a layout's format: (row, values) with row 1-based, the header excluded; an adapter
+    package's row hook applied to each row."""
+    rows: Iterable[tuple[int, list[str]]]
     if layout.format == "xlsx":
-        return XlsxRows(opener, layout=layout, file_name=file_name, layouts=layouts)
-    return CsvRows(opener, layout=layout, file_name=file_name, layouts=layouts)
+        rows = XlsxRows(opener, layout=layout, file_name=file_name, layouts=layouts)
+    else:
+        rows = CsvRows(opener, layout=layout, file_name=file_name, layouts=layouts)
+    return rows if layout.row_hook is None else HookedRows(rows, layout=layout, file_name=file_name)
 
 
 def layout_for(file_name: str, layouts: Mapping[str, Layout]) -> tuple[DeliveredFileName, Layout]:
     """The layout a file name claims; FileNameRejected when it names none we can load."""
-    name = DeliveredFileName.parse(file_name)
+    name = DeliveredFileName.parse(file_name, known=layouts.keys())
     layout = layouts.get(name.source)
     if layout is None:
         raise delivery.not_supported(file_name, source=name.source)
