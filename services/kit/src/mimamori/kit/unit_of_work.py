@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mimamori.contracts import event_type, topic_of
 from mimamori.kit.messaging.envelope import Envelope
-from mimamori.kit.messaging.outbox import Outbox, envelope_row
+from mimamori.kit.messaging.outbox import AUTOCOMMIT, Outbox, envelope_row
 from mimamori.kit.telemetry import current_traceparent
 
 
@@ -45,8 +45,14 @@ class UnitOfWork:
         inbox: Table,
         source: str,
         municipality: str,
+        autocommit: bool = False,
     ) -> None:
         self._sessions = sessions
+        # Autocommit: each statement commits by itself and `commit` writes the events in one statement, with no
+        # BEGIN/COMMIT round trips. Only for units whose one change is their events (an audited read, a recorded
+        # decision): the rows published still commit together, and nothing returns before they are committed,
+        # but any other write of such a unit would not roll back.
+        self.autocommit = autocommit
         self._outbox = outbox
         self._inbox = inbox
         self._source = source
@@ -58,6 +64,8 @@ class UnitOfWork:
         self.session = self._sessions()
         self._envelopes = []
         self._committed = False
+        if self.autocommit:
+            await self.session.connection(execution_options=AUTOCOMMIT)
         return self
 
     async def __aexit__(

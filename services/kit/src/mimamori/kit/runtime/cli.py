@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from importlib.metadata import entry_points
 
 import click
@@ -54,7 +55,18 @@ def run(target: str, list_targets: bool, host: str, port: int | None) -> None:
         return
     settings = PlatformSettings()
     configure_logging(settings)
-    asyncio.run(_serve(target=target, settings=settings, host=host, port=port))
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(_serve(target=target, settings=settings, host=host, port=port))
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where installed (uvicorn[standard] brings it): its loop costs far less CPU per request and per
+    database round trip than asyncio's own; None (asyncio's loop) elsewhere."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def _serve(*, target: str, settings: PlatformSettings, host: str, port: int | None) -> None:
