@@ -93,10 +93,13 @@ async def load(
 
     async def one(scheduled: float) -> None:
         nonlocal errors
-        async with http.get(url, headers=headers()) as r:
-            await r.read()
-            if r.status != 200:
-                errors += 1
+        try:
+            async with http.get(url, headers=headers()) as r:
+                await r.read()
+                if r.status != 200:
+                    errors += 1
+        except aiohttp.ClientError:
+            errors += 1  # counted, not fatal: a reset connection under overload is a result too
         latencies.append((time.perf_counter() - scheduled) * 1000)
 
     tasks: list[asyncio.Task[None]] = []

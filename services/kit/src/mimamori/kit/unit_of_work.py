@@ -32,6 +32,32 @@ def inbox_table(metadata: MetaData) -> Table:
     return Table("processed_messages", metadata, *inbox_columns())
 
 
+def envelope_of(
+    message: Message,
+    *,
+    key: str,
+    source: str,
+    municipality: str,
+    actor: str = "",
+    purpose: str = "",
+    topic: str | None = None,
+) -> Envelope:
+    """The envelope of an event, carrying the current trace context (on its contract's topic by default)."""
+    traceparent, tracestate = current_traceparent()
+    return Envelope(
+        topic=topic or topic_of(message),
+        key=key,
+        type=event_type(message),
+        source=source,
+        payload=message.SerializeToString(),
+        municipality=municipality,
+        actor=actor,
+        purpose=purpose,
+        traceparent=traceparent,
+        tracestate=tracestate,
+    )
+
+
 class UnitOfWork:
     """One transaction of a service. Services subclass it to add their repositories."""
 
@@ -79,18 +105,14 @@ class UnitOfWork:
         self, message: Message, *, key: str, actor: str = "", purpose: str = "", topic: str | None = None
     ) -> Envelope:
         """Publish an event when (and only if) this unit of work commits (on its contract's topic by default)."""
-        traceparent, tracestate = current_traceparent()
-        envelope = Envelope(
-            topic=topic or topic_of(message),
+        envelope = envelope_of(
+            message,
             key=key,
-            type=event_type(message),
             source=self._source,
-            payload=message.SerializeToString(),
             municipality=self._municipality,
             actor=actor,
             purpose=purpose,
-            traceparent=traceparent,
-            tracestate=tracestate,
+            topic=topic,
         )
         self._envelopes.append(envelope)
         return envelope

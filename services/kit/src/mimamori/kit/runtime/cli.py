@@ -15,6 +15,7 @@ from mimamori.kit.runtime.process import ALL, configure_logging, running
 from mimamori.kit.runtime.registry import discover
 
 CLI_GROUP = "mimamori.cli"
+KEEP_ALIVE_SECONDS = 75
 
 
 class MimamoriCLI(click.Group):
@@ -78,7 +79,17 @@ async def _serve(*, target: str, settings: PlatformSettings, host: str, port: in
             raise click.ClickException(f"module {front} has no HTTP app")
         bind_port = port or (8000 if target == ALL else module.port)
         server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=bind_port, log_config=None, access_log=False, lifespan="off")
+            uvicorn.Config(
+                app,
+                host=host,
+                port=bind_port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                # Longer than the gateway keeps pooled connections (30 s): a server that closes an idle connection
+                # first races the gateway's next request on it (a reset instead of an answer).
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            )
         )
         banner = getattr(module, "banner", None)
         if callable(banner):
