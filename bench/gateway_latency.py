@@ -15,7 +15,9 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
@@ -24,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import text
 from stats import percentile  # bench/ is on sys.path when a bench runs as a script
 
 from mimamori.kit.auth import AccessContext, ContextSigner, load_key
+from mimamori.kit.db import create_engine
 from mimamori.kit.testing import deployment
 from mimamori.kit.testing.servers import fresh_database
 from mimamori.synthtown import generate_town
@@ -89,10 +93,13 @@ async def load(
 
     async def one(scheduled: float) -> None:
         nonlocal errors
-        async with http.get(url, headers=headers()) as r:
-            await r.read()
-            if r.status != 200:
-                errors += 1
+        try:
+            async with http.get(url, headers=headers()) as r:
+                await r.read()
+                if r.status != 200:
+                    errors += 1
+        except aiohttp.ClientError:
+            errors += 1  # counted, not fatal: a reset connection under overload is a result too
         latencies.append((time.perf_counter() - scheduled) * 1000)
 
     tasks: list[asyncio.Task[None]] = []
@@ -107,6 +114,76 @@ async def load(
     return latencies, errors
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+async def database_backends(url: str) -> dict[str, int]:
+    """PostgreSQL backend pids serving the bench's database (when the server runs on this machine)."""
+    engine = create_engine(url, schema=None, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            )
+            return {f"postgres:{row.pid}": int(row.pid) for row in rows}
+    finally:
+        await engine.dispose()
+
+
+class CpuMeter:
+    """CPU milliseconds per request of each process over one phase (robust on a shared machine, unlike wall
+    latency): the platform's processes, and PostgreSQL's backends of this database summed as `postgres`."""
+
+    def __init__(self, pids: dict[str, int], url: str) -> None:
+        self._pids = pids
+        self._url = url
+        self._start: dict[str, float] = {}
+
+    async def _sample(self) -> dict[str, float]:
+        pids = {**self._pids, **await database_backends(self._url)}
+        return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    async def begin(self) -> None:
+        """Note the CPU used so far."""
+        self._start = await self._sample()
+
+    async def per_request(self, requests: int) -> dict[str, float]:
+        """CPU ms per request since `begin`, per process."""
+        end = await self._sample()
+        used: dict[str, float] = {}
+        for name, seconds in end.items():
+            key = "postgres" if name.startswith("postgres:") else name
+            used[key] = used.get(key, 0.0) + seconds - self._start.get(name, 0.0)
+        per = {name: round(1000 * seconds / max(1, requests), 3) for name, seconds in sorted(used.items())}
+        per["total"] = round(sum(per.values()), 3)
+        return per
+
+
+def profile(pids: dict[str, int], *, names: list[str], seconds: float, out: Path) -> list[subprocess.Popen[bytes]]:
+    """Sample the named processes with py-spy (collapsed stacks in `out`) for `seconds`."""
+    spy = shutil.which("py-spy") or str(Path.home() / ".local/bin/py-spy")
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        subprocess.Popen(
+            [spy, "record", "-p", str(pids[n]), "-d", str(int(seconds)), "-r", "200", "--format", "raw", "--gil",
+             "-o", str(out / f"{n}.txt"), "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for n in names
+    ]
+
+
 def summary(latencies: list[float], errors: int) -> dict[str, Any]:
     return {
         "requests": len(latencies),
@@ -118,7 +195,7 @@ def summary(latencies: list[float], errors: int) -> dict[str, Any]:
     }
 
 
-async def run(*, rates: list[int], seconds: float, warmup: float) -> dict[str, Any]:
+async def run(*, rates: list[int], seconds: float, warmup: float, profile_dir: Path | None) -> dict[str, Any]:
     admin = os.environ["MIMAMORI_TEST_DATABASE_URL"]
     kafka = os.environ["MIMAMORI_TEST_KAFKA_BOOTSTRAP"]
     with fresh_database(admin) as url, tempfile.TemporaryDirectory() as tmp:
@@ -158,6 +235,7 @@ async def run(*, rates: list[int], seconds: float, warmup: float) -> dict[str, A
                 direct_url = started.url("casework") + path
                 gateway_url = started.url("gateway") + "/api/casework" + path
                 results: dict[str, Any] = {}
+                meter = CpuMeter(started.pids, url)
                 for rate in rates:
                     phases: dict[str, Any] = {}
                     for phase, target, headers in (
@@ -165,8 +243,22 @@ async def run(*, rates: list[int], seconds: float, warmup: float) -> dict[str, A
                         ("gateway", gateway_url, gateway_headers),
                     ):
                         await load(http, url=target, headers=headers, rate=rate, seconds=warmup)
+                        await asyncio.sleep(0.5)  # let the previous phase's audit trail drain before metering
+                        await meter.begin()
+                        spies = []
+                        if profile_dir is not None and phase == "gateway":
+                            spies = profile(
+                                started.pids,
+                                names=["gateway", "casework", "audit"],
+                                seconds=seconds,
+                                out=profile_dir / f"{rate}",
+                            )
                         measured = await load(http, url=target, headers=headers, rate=rate, seconds=seconds)
+                        await asyncio.sleep(0.5)  # the audit consumer's share of this phase's requests
                         phases[phase] = summary(*measured)
+                        phases[phase]["cpu_ms_per_request"] = await meter.per_request(len(measured[0]))
+                        for spy in spies:
+                            await asyncio.to_thread(spy.wait)
                     phases["gateway_hop_p50_ms"] = round(phases["gateway"]["p50_ms"] - phases["direct"]["p50_ms"], 2)
                     phases["met"] = (
                         phases["gateway"]["p99_ms"] <= 15
@@ -189,9 +281,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/results/gateway_latency.json"))
+    parser.add_argument("--profile", type=Path, default=None, help="write py-spy stacks of the gateway phases here")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
-    result = asyncio.run(run(rates=rates, seconds=args.seconds, warmup=args.warmup))
+    result = asyncio.run(run(rates=rates, seconds=args.seconds, warmup=args.warmup, profile_dir=args.profile))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     print(json.dumps(result, indent=2, ensure_ascii=False))

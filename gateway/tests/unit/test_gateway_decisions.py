@@ -7,8 +7,9 @@ from typing import Any, Self
 
 import pytest
 
+from mimamori.contracts import decode
 from mimamori.events.audit.v1 import access_pb2
-from mimamori.gateway.service_layer.decisions import DecisionRecorder
+from mimamori.gateway.service_layer.decisions import BrokerPublish, DecisionRecorder
 
 
 class FakeUnitOfWork:
@@ -78,3 +79,39 @@ async def test_close_commits_what_is_waiting_and_refuses_more(ledger: list[list[
     assert sorted(d for batch in ledger for d in batch) == ["d-0", "d-1", "d-2"]
     with pytest.raises(RuntimeError, match="closed"):
         await recorder.record(decision(4))
+
+
+class FakeBroker:
+    """Acknowledges what it holds; fails while `failing` is set."""
+
+    def __init__(self) -> None:
+        self.held: list[list[str]] = []
+        self.failing = False
+
+    async def publish(self, envelopes: Any) -> None:
+        await asyncio.sleep(0.01)  # the broker's acknowledgement, during which more decisions arrive
+        if self.failing:
+            raise ConnectionError("broker down")
+        self.held.append([decode(e.type, e.payload).decision_id for e in envelopes])
+
+
+async def test_decisions_straight_to_the_broker_share_acknowledgements_and_each_is_held_once() -> None:
+    broker = FakeBroker()
+    recorder = DecisionRecorder(bus=BrokerPublish(bus=broker, source="gateway", municipality="143669"))  # type: ignore[arg-type]
+    await asyncio.gather(*(recorder.record(decision(n)) for n in range(50)))
+    await recorder.close()
+    held = [d for batch in broker.held for d in batch]
+    assert sorted(held) == sorted(f"d-{n}" for n in range(50))
+    assert len(broker.held) < 50
+
+
+async def test_a_decision_the_broker_did_not_acknowledge_fails_its_request() -> None:
+    broker = FakeBroker()
+    broker.failing = True
+    recorder = DecisionRecorder(bus=BrokerPublish(bus=broker, source="gateway", municipality="143669"))  # type: ignore[arg-type]
+    with pytest.raises(ConnectionError):
+        await recorder.record(decision(1))
+    broker.failing = False
+    await recorder.record(decision(2))
+    await recorder.close()
+    assert broker.held == [["d-2"]]

@@ -23,9 +23,10 @@ from mimamori.gateway.domain.rate_limit import RateLimiter
 from mimamori.gateway.entrypoints.api import dev_oidc, health, openapi
 from mimamori.gateway.entrypoints.api.openapi import CombinedOpenApi, forwarded_documents
 from mimamori.gateway.entrypoints.api.proxy import ApiProxy
-from mimamori.gateway.service_layer.decisions import DecisionRecorder, Recorder
+from mimamori.gateway.service_layer.decisions import BrokerPublish, DecisionRecorder, Recorder
 from mimamori.gateway.service_layer.gate import Gate
 from mimamori.kit.http import TracingMiddleware, bare_app
+from mimamori.kit.messaging.kafka import KafkaBus
 from mimamori.kit.problems import install_problem_handlers
 from mimamori.kit.runtime.module import Platform
 from mimamori.kit.unit_of_work import UnitOfWork
@@ -117,9 +118,14 @@ def bootstrap(
     )
     municipality = platform.settings.municipality_code
     if recorder is None:
-        if uow is None:
+        if settings.decisions_to_broker and isinstance(platform.bus, KafkaBus):
+            recorder = DecisionRecorder(
+                bus=BrokerPublish(bus=platform.bus, source=SERVICE, municipality=municipality)
+            )
+        elif uow is None:
             raise GatewayMisconfigured("decisions need a unit of work (the gateway's outbox) or a recorder")
-        recorder = DecisionRecorder(uow=uow)
+        else:
+            recorder = DecisionRecorder(uow=uow)
     gate = Gate(
         policy=index,
         tokens=tokens,

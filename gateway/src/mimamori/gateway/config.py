@@ -51,6 +51,11 @@ class GatewaySettings(BaseSettings):
     upstream_connect_timeout: float = Field(default=5.0, gt=0)
     upstream_read_timeout: float = Field(default=300.0, gt=0)
     openapi_cache_seconds: float = Field(default=60.0, ge=0)
+    decisions_to_broker: bool = Field(
+        default=True,
+        description="on Kafka, publish decisions straight to the broker (acks=all) instead of through the "
+        "gateway's outbox: a decision is the gateway's only change, so the outbox adds work and no guarantee",
+    )
     outbox_linger_seconds: float = Field(
         default=0.02, ge=0, le=1, description="decisions wait this long to be relayed together (they are durable)"
     )

@@ -52,7 +52,8 @@ class GatewayModule(ServiceModule):
         return self.gateway.app
 
     def unit_of_work(self) -> UnitOfWork:
-        """A transaction on the gateway's database (its outbox)."""
+        """A unit of work on the gateway's database, whose only change is decisions in its outbox: autocommit, so a
+        group of decisions is one INSERT round trip (no BEGIN/COMMIT)."""
         assert self.sessions is not None and self.outbox is not None and self.platform is not None
         return UnitOfWork(
             sessions=self.sessions,
@@ -60,6 +61,7 @@ class GatewayModule(ServiceModule):
             inbox=self.inbox_table,
             source=self.name,
             municipality=self.platform.settings.municipality_code,
+            autocommit=True,
         )
 
     async def on_stop(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -119,3 +119,29 @@ async def test_redelivered_person_event_changes_nothing(runtime: Runtime) -> Non
         processed = await session.scalar(select(func.count()).select_from(casework.inbox_table))
         persons = await session.scalar(select(func.count()).select_from(casework.tables["known_persons"]))
     assert (processed, persons) == (1, 1)
+
+
+async def test_reading_pages_tells_a_known_person_without_observations_from_an_unknown_one(runtime: Runtime) -> None:
+    person_id = str(uuid.uuid4())
+    await runtime.platform.bus.publish([linked(person_id)])
+    await runtime.wait_idle()
+    async with client(runtime) as http:
+        url = f"/v1/persons/{person_id}/observations"
+        empty = await http.get(url, headers=headers(runtime))
+        days = [(date.today() - timedelta(days=n)).isoformat() for n in (3, 1, 2)]
+        for day in days:
+            body = {"category": "電話", "text": f"連絡 {day}", "observed_on": day}
+            assert (await http.post(url, json=body, headers=headers(runtime))).status_code == 201
+        first = await http.get(url, params={"limit": 2}, headers=headers(runtime))
+        second = await http.get(url, params={"limit": 2, "offset": 2}, headers=headers(runtime))
+        beyond = await http.get(url, params={"offset": 10}, headers=headers(runtime))
+        unknown = await http.get(f"/v1/persons/{uuid.uuid4()}/observations", headers=headers(runtime))
+        unknown_beyond = await http.get(
+            f"/v1/persons/{uuid.uuid4()}/observations", params={"offset": 10}, headers=headers(runtime)
+        )
+    assert (empty.status_code, empty.json()["items"]) == (200, [])
+    assert [o["observed_on"] for o in first.json()["items"]] == [days[1], days[2]]
+    assert [o["observed_on"] for o in second.json()["items"]] == [days[0]]
+    assert (beyond.status_code, beyond.json()["items"]) == (200, [])
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "person_not_found")
+    assert (unknown_beyond.status_code, unknown_beyond.json()["code"]) == (404, "person_not_found")

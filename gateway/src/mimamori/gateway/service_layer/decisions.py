@@ -11,7 +11,8 @@ from opentelemetry import context as otel_context
 
 from mimamori.events.audit.v1 import access_pb2
 from mimamori.kit.audit_trail import record_access
-from mimamori.kit.unit_of_work import UnitOfWork
+from mimamori.kit.messaging.bus import EventBus
+from mimamori.kit.unit_of_work import UnitOfWork, envelope_of
 
 MAX_BATCH = 256
 CLOSE_TIMEOUT = 10.0
@@ -30,13 +31,53 @@ class Recorder(Protocol):
 Pending = tuple[access_pb2.AccessRecorded, otel_context.Context, "asyncio.Future[None]"]
 
 
+class BrokerPublish:
+    """Decisions straight to a bus that acknowledges only what it holds durably (Kafka, acks=all): the decision is
+    the gateway's only change, so an outbox row would add a database write, a relay read and a mark per group
+    and no guarantee. Each event is on record once the broker acknowledged it."""
+
+    def __init__(self, *, bus: EventBus, source: str, municipality: str) -> None:
+        self._bus = bus
+        self._source = source
+        self._municipality = municipality
+
+    async def publish(self, batch: list[Pending]) -> None:
+        """Publish the batch and wait for the broker's acknowledgement of every event."""
+        envelopes = []
+        for event, trace_context, _ in batch:
+            token = otel_context.attach(trace_context)
+            try:
+                envelopes.append(
+                    envelope_of(
+                        event,
+                        key=event.actor or "anonymous",
+                        source=self._source,
+                        municipality=self._municipality,
+                        actor=event.actor,
+                        purpose=event.purpose,
+                    )
+                )
+            finally:
+                otel_context.detach(token)
+        await self._bus.publish(envelopes)
+
+
 class DecisionRecorder:
     """One writer commits the decisions waiting at that moment in one transaction (group commit): concurrent
     requests share a commit instead of queueing for the database one by one. `record` returns only once its
     event is committed, so no request passes the gateway unrecorded."""
 
-    def __init__(self, *, uow: Callable[[], UnitOfWork], max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        *,
+        uow: Callable[[], UnitOfWork] | None = None,
+        bus: BrokerPublish | None = None,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        if (uow is None) == (bus is None):
+            raise ValueError("decisions go through the outbox (uow) or straight to a durable bus, not both")
         self._uow = uow
+        self._bus = bus
         self._max_batch = max_batch
         self._waiting: list[Pending] = []
         self._wake = asyncio.Event()
@@ -93,6 +134,10 @@ class DecisionRecorder:
             self._waiting = []
 
     async def _commit(self, batch: list[Pending]) -> None:
+        if self._bus is not None:
+            await self._bus.publish(batch)
+            return
+        assert self._uow is not None
         async with self._uow() as uow:
             for event, trace_context, _ in batch:
                 token = otel_context.attach(trace_context)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -92,10 +92,13 @@ class ContextVerifier:
             raise Problem(status=401, code="invalid_internal_context") from exc
 
 
-def context_dependency(verifier_of: Callable[[Request], ContextVerifier]) -> Callable[[Request], AccessContext]:
+def context_dependency(
+    verifier_of: Callable[[Request], ContextVerifier],
+) -> Callable[[Request], Awaitable[AccessContext]]:
     """A FastAPI dependency that yields the verified context of a request."""
 
-    def dependency(request: Request) -> AccessContext:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request for no I/O.
+    async def dependency(request: Request) -> AccessContext:
         token = request.headers.get(CONTEXT_HEADER)
         if not token:
             raise Problem(status=401, code="missing_internal_context")
@@ -114,12 +117,14 @@ current_context = context_dependency(verifier_from_app)
 ContextDep = Annotated[AccessContext, Depends(current_context)]
 
 
-def require(*, purposes: Iterable[str], roles: Iterable[str] | None = None) -> Callable[[AccessContext], AccessContext]:
+def require(
+    *, purposes: Iterable[str], roles: Iterable[str] | None = None
+) -> Callable[[AccessContext], Awaitable[AccessContext]]:
     """Route dependency: the service's own re-check of purpose and role (the gateway checked them first)."""
     allowed_purposes = frozenset(purposes)
     allowed_roles = frozenset(roles) if roles is not None else None
 
-    def check(context: ContextDep) -> AccessContext:
+    async def check(context: ContextDep) -> AccessContext:
         if context.purpose not in allowed_purposes:
             raise Problem(status=403, code="purpose_not_allowed", title="この利用目的ではこの操作はできません")
         if allowed_roles is not None and not allowed_roles.intersection(context.roles):

@@ -21,6 +21,7 @@ from opentelemetry.trace import Span, SpanKind
 from pythonjsonlogger.json import JsonFormatter
 
 _provider: TracerProvider | None = None
+_tracer: trace.Tracer | None = None
 
 
 def setup_tracing(
@@ -67,9 +68,14 @@ def span_from(
 ) -> Iterator[Span]:
     """A span that continues the trace named in a carrier (HTTP headers or an event's trace context)."""
     parent = propagate.extract(dict(carrier))
+    global _tracer
+    if _tracer is None:
+        # Asking the provider for a tracer costs more than an unsampled span: once per process. (Before a provider
+        # is installed this is a proxy that delegates to it once there is one.)
+        _tracer = trace.get_tracer("mimamori")
     token = otel_context.attach(parent)
     try:
-        with trace.get_tracer("mimamori").start_as_current_span(name, kind=kind, attributes=attributes) as span:
+        with _tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span:
             yield span
     finally:
         otel_context.detach(token)

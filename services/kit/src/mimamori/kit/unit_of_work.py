@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mimamori.contracts import event_type, topic_of
 from mimamori.kit.messaging.envelope import Envelope
-from mimamori.kit.messaging.outbox import Outbox, envelope_row
+from mimamori.kit.messaging.outbox import AUTOCOMMIT, Outbox, envelope_row
 from mimamori.kit.telemetry import current_traceparent
 
 
@@ -32,6 +32,32 @@ def inbox_table(metadata: MetaData) -> Table:
     return Table("processed_messages", metadata, *inbox_columns())
 
 
+def envelope_of(
+    message: Message,
+    *,
+    key: str,
+    source: str,
+    municipality: str,
+    actor: str = "",
+    purpose: str = "",
+    topic: str | None = None,
+) -> Envelope:
+    """The envelope of an event, carrying the current trace context (on its contract's topic by default)."""
+    traceparent, tracestate = current_traceparent()
+    return Envelope(
+        topic=topic or topic_of(message),
+        key=key,
+        type=event_type(message),
+        source=source,
+        payload=message.SerializeToString(),
+        municipality=municipality,
+        actor=actor,
+        purpose=purpose,
+        traceparent=traceparent,
+        tracestate=tracestate,
+    )
+
+
 class UnitOfWork:
     """One transaction of a service. Services subclass it to add their repositories."""
 
@@ -45,8 +71,14 @@ class UnitOfWork:
         inbox: Table,
         source: str,
         municipality: str,
+        autocommit: bool = False,
     ) -> None:
         self._sessions = sessions
+        # Autocommit: each statement commits by itself and `commit` writes the events in one statement, with no
+        # BEGIN/COMMIT round trips. Only for units whose one change is their events (an audited read, a recorded
+        # decision): the rows published still commit together, and nothing returns before they are committed,
+        # but any other write of such a unit would not roll back.
+        self.autocommit = autocommit
         self._outbox = outbox
         self._inbox = inbox
         self._source = source
@@ -58,6 +90,8 @@ class UnitOfWork:
         self.session = self._sessions()
         self._envelopes = []
         self._committed = False
+        if self.autocommit:
+            await self.session.connection(execution_options=AUTOCOMMIT)
         return self
 
     async def __aexit__(
@@ -71,18 +105,14 @@ class UnitOfWork:
         self, message: Message, *, key: str, actor: str = "", purpose: str = "", topic: str | None = None
     ) -> Envelope:
         """Publish an event when (and only if) this unit of work commits (on its contract's topic by default)."""
-        traceparent, tracestate = current_traceparent()
-        envelope = Envelope(
-            topic=topic or topic_of(message),
+        envelope = envelope_of(
+            message,
             key=key,
-            type=event_type(message),
             source=self._source,
-            payload=message.SerializeToString(),
             municipality=self._municipality,
             actor=actor,
             purpose=purpose,
-            traceparent=traceparent,
-            tracestate=tracestate,
+            topic=topic,
         )
         self._envelopes.append(envelope)
         return envelope

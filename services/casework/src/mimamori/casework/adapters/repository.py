@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Select, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mimamori.casework.domain.model import Observation, ObservationCategory
@@ -13,9 +15,10 @@ from mimamori.casework.domain.model import Observation, ObservationCategory
 class ObservationRepository:
     """見守り情報 rows."""
 
-    def __init__(self, session: AsyncSession, table: Table) -> None:
+    def __init__(self, session: AsyncSession, table: Table, *, known: Table) -> None:
         self._session = session
         self._t = table
+        self._known = known
 
     async def add(self, observation: Observation) -> None:
         """Store a new observation."""
@@ -31,28 +34,19 @@ class ObservationRepository:
             )
         )
 
-    async def for_person(self, person_id: str, *, limit: int, offset: int) -> list[Observation]:
-        """A person's observations, newest first."""
-        t = self._t
-        rows = await self._session.execute(
-            select(t)
-            .where(t.c.person_id == person_id)
-            .order_by(t.c.observed_on.desc(), t.c.recorded_at.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        return [
-            Observation(
-                id=r.id,
-                person_id=r.person_id,
-                category=ObservationCategory(r.category),
-                text=r.text,
-                observed_on=r.observed_on,
-                recorded_by=r.recorded_by,
-                recorded_at=r.recorded_at,
+    async def page_if_known(self, person_id: str, *, limit: int, offset: int) -> list[Observation] | None:
+        """A known person's observations, newest first, or None when the person is not known: one round trip
+        (a second only for an empty page past the first, where the join cannot tell)."""
+        rows = (
+            await self._session.execute(
+                _known_page(self._t, self._known), {"person_id": person_id, "limit": limit, "offset": offset}
             )
-            for r in rows
-        ]
+        ).all()
+        if not rows:
+            if offset == 0 or not await KnownPersonRepository(self._session, self._known).exists(person_id):
+                return None
+            return []
+        return [_observation(r) for r in rows if r.id is not None]
 
 
 class KnownPersonRepository:
@@ -75,3 +69,30 @@ class KnownPersonRepository:
         )
         if updated.rowcount == 0:  # type: ignore[attr-defined]
             await self._session.execute(insert(self._t).values(person_id=person_id, resident=resident, updated_at=now))
+
+
+def _observation(row: Any) -> Observation:
+    return Observation(
+        id=row.id,
+        person_id=row.person_id,
+        category=ObservationCategory(row.category),
+        text=row.text,
+        observed_on=row.observed_on,
+        recorded_by=row.recorded_by,
+        recorded_at=row.recorded_at,
+    )
+
+
+@cache
+def _known_page(observations: Table, known: Table) -> Select[Any]:
+    """The person (one row of NULLs when known without observations) joined with a page of their observations;
+    built once, so its SQL and cache key are not made again per request."""
+    o = observations
+    return (
+        select(o)
+        .select_from(known.outerjoin(o, o.c.person_id == known.c.person_id))
+        .where(known.c.person_id == bindparam("person_id"))
+        .order_by(o.c.observed_on.desc(), o.c.recorded_at.desc())
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )

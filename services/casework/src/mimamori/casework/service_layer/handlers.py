@@ -76,9 +76,9 @@ async def list_observations(
 ) -> list[Observation]:
     """A person's observations; the read itself is audited."""
     async with uow:
-        if not await uow.persons.exists(person_id):
+        observations = await uow.observations.page_if_known(person_id, limit=limit, offset=offset)
+        if observations is None:
             raise PersonNotFound(person_id)
-        observations = await uow.observations.for_person(person_id, limit=limit, offset=offset)
         record_access(
             uow,
             access_event(

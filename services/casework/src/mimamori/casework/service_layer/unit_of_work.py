@@ -22,6 +22,8 @@ class CaseworkUnitOfWork(UnitOfWork):
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
-        self.observations = ObservationRepository(self.session, self._tables["observations"])
+        self.observations = ObservationRepository(
+            self.session, self._tables["observations"], known=self._tables["known_persons"]
+        )
         self.persons = KnownPersonRepository(self.session, self._tables["known_persons"])
         return self

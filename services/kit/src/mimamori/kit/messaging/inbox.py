@@ -91,6 +91,7 @@ def subscription(
     handle: EventHandler[U] | None = None,
     handle_many: ManyHandler[U] | None = None,
     retries: int = 3,
+    gather_seconds: float = 0.0,
 ) -> Subscription:
     """An idempotent subscription that handles a partition's pending events in batches, one by one on failure."""
     if handle is None and handle_many is not None:
@@ -110,6 +111,7 @@ def subscription(
         handler=idempotent(group=group, uow=uow, handle=single),
         batch_handler=idempotent_batch(group=group, uow=uow, handle=handle, handle_many=handle_many),
         retries=retries,
+        gather_seconds=gather_seconds,
     )
 
 

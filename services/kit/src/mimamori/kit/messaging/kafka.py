@@ -26,6 +26,10 @@ RECONNECT_BACKOFF_MAX_MS = 1000
 MAX_CONSUMER_RESTART_DELAY = 5.0
 # Topics created (or partitions added) after a consumer joined are noticed within this (default: 5 minutes).
 CONSUMER_METADATA_MAX_AGE_MS = 5000
+# How often lag() re-reads every committed offset of a group from the broker (new partitions are read at once).
+COMMITTED_REFRESH_SECONDS = 5.0
+# What a gathering subscription's fetch waits for (or its gather time): about a hundred small events.
+GATHER_MIN_BYTES = 64 * 1024
 
 
 class KafkaBus:
@@ -60,6 +64,7 @@ class KafkaBus:
         self._ends: dict[TopicPartition, int] = {}
         self._handled: dict[tuple[str, TopicPartition], int] = {}
         self._assignments: dict[str, frozenset[TopicPartition]] = {}
+        self._committed_read: dict[str, float] = {}
 
     def subscribe(self, subscription: Subscription) -> None:
         """Register a consumer group; it starts with the bus."""
@@ -213,8 +218,9 @@ class KafkaBus:
             # The broker answers a fetch as soon as one message is there (fetch_min_bytes=1) and otherwise holds it
             # for half a second: an idle consumer costs two fetches a second, not a busy loop. Under load the
             # messages that arrive while a batch is handled make the next batch.
-            fetch_min_bytes=1,
-            fetch_max_wait_ms=500,
+            # A subscription that gathers asks for a batch's worth of bytes and waits at most its gather time.
+            fetch_min_bytes=GATHER_MIN_BYTES if subscription.gather_seconds > 0 else 1,
+            fetch_max_wait_ms=round(subscription.gather_seconds * 1000) if subscription.gather_seconds > 0 else 500,
             reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
             metadata_max_age_ms=CONSUMER_METADATA_MAX_AGE_MS,
         )
@@ -295,12 +301,25 @@ class KafkaBus:
             return
         partitions = [TopicPartition(tp.topic, tp.partition) for tp in assignment]
         ends = consumer.end_offsets(partitions)
-        committed = {tp: consumer.committed(tp) for tp in partitions}
+        with self._lag_lock:
+            previous = self._assignments.get(group, frozenset())
+            known = {tp for tp in partitions if (group, tp) in self._handled}
+        # The group's committed offset costs a broker round trip per partition: asked for a partition that is new
+        # to this consumer (another member may have committed on it), and for all of them now and then (a partition
+        # may have gone and come back between two measurements); otherwise our own commits keep it.
+        now = time.monotonic()
+        if now - self._committed_read.get(group, 0.0) > COMMITTED_REFRESH_SECONDS:
+            self._committed_read[group] = now
+            unknown = partitions
+        else:
+            unknown = [tp for tp in partitions if tp not in previous or tp not in known]
+        committed = {tp: consumer.committed(tp) for tp in unknown}
         never = [tp for tp, offset in committed.items() if offset is None]
         # A group that never committed on a partition starts at its earliest retained offset, not at 0.
         starts = consumer.beginning_offsets(never) if never else {}
         for tp in partitions:
             self._advance(self._ends, tp, ends.get(tp, 0))
+        for tp in unknown:
             handled = committed[tp]
             self._advance(self._handled, (group, tp), handled if handled is not None else starts.get(tp, 0))
         with self._lag_lock:

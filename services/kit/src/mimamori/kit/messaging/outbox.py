@@ -28,6 +28,9 @@ from mimamori.kit.messaging.envelope import Envelope
 
 log = logging.getLogger("mimamori.kit.outbox")
 
+# Execution options of a connection whose every statement commits by itself (no BEGIN/COMMIT round trips).
+AUTOCOMMIT: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
+
 
 def outbox_columns() -> list[Any]:
     """Columns of the `outbox` table (used by the table and by each service's first migration)."""
@@ -136,22 +139,28 @@ class Outbox:
     async def backlog(self) -> int:
         """Rows not yet sent."""
         async with self._sessions() as session:
-            rows = await session.execute(select(self.table.c.seq).where(self.table.c.sent_at.is_(None)).limit(10000))
+            connection = await session.connection(execution_options=AUTOCOMMIT)
+            rows = await connection.execute(
+                select(self.table.c.seq).where(self.table.c.sent_at.is_(None)).limit(10000)
+            )
             return len(rows.all())
 
     async def fetch_unsent(self) -> list[tuple[int, Envelope]]:
         """The oldest unsent rows as envelopes, in commit order."""
         t = self.table
         async with self._sessions() as session:
-            result = await session.execute(
+            # One statement, so no transaction around it: a round trip instead of BEGIN, SELECT, ROLLBACK.
+            connection = await session.connection(execution_options=AUTOCOMMIT)
+            result = await connection.execute(
                 select(t).where(t.c.sent_at.is_(None)).order_by(t.c.seq).limit(self._batch)
             )
             return [(row.seq, _envelope(row)) for row in result]
 
     async def mark_sent(self, seqs: Sequence[int]) -> None:
-        """Record that these rows reached the broker."""
-        async with self._sessions.begin() as session:
-            await session.execute(
+        """Record that these rows reached the broker (one statement, atomic on its own)."""
+        async with self._sessions() as session:
+            connection = await session.connection(execution_options=AUTOCOMMIT)
+            await connection.execute(
                 update(self.table).where(self.table.c.seq.in_(list(seqs))).values(sent_at=datetime.now(UTC))
             )
 

@@ -10,7 +10,7 @@ import os
 import socket
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -29,6 +29,7 @@ class Deployment:
     ports: dict[str, int]
     private_key_pem: bytes
     logs: Path
+    pids: dict[str, int] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         """Base URL of one module."""
@@ -120,7 +121,8 @@ async def distributed(
                 log.close()
         for name, process in zip((*SERVICES, "gateway"), processes, strict=True):
             await _healthy(f"http://127.0.0.1:{ports[name]}", process, directory / f"{name}.log", within=within)
-        yield Deployment(ports=ports, private_key_pem=private_pem, logs=directory)
+        pids = {name: process.pid for name, process in zip((*SERVICES, "gateway"), processes, strict=True)}
+        yield Deployment(ports=ports, private_key_pem=private_pem, logs=directory, pids=pids)
     finally:
         for process in processes:
             if process.returncode is None:

@@ -22,13 +22,21 @@ router = APIRouter(prefix="/v1/persons/{person_id}/observations", tags=["見守�
 CaseSupport = Annotated[AccessContext, Depends(require(purposes=PURPOSES, roles=ROLES))]
 
 
-def unit_of_work(request: Request) -> CaseworkUnitOfWork:
+async def unit_of_work(request: Request) -> CaseworkUnitOfWork:
     """A fresh unit of work from the service's bootstrap."""
     uow: CaseworkUnitOfWork = request.app.state.uow_factory()
     return uow
 
 
+async def read_unit_of_work(request: Request) -> CaseworkUnitOfWork:
+    """A unit of work for an audited read: its only change is the access record, so it runs in autocommit."""
+    uow: CaseworkUnitOfWork = request.app.state.uow_factory()
+    uow.autocommit = True
+    return uow
+
+
 UowDep = Annotated[CaseworkUnitOfWork, Depends(unit_of_work)]
+ReadUowDep = Annotated[CaseworkUnitOfWork, Depends(read_unit_of_work)]
 
 
 def _read(observation: Observation) -> ObservationRead:
@@ -66,7 +74,7 @@ async def create_observation(
 async def read_observations(
     person_id: str,
     context: CaseSupport,
-    uow: UowDep,
+    uow: ReadUowDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ObservationPage:
