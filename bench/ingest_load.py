@@ -140,9 +140,7 @@ async def copy_ceiling(plain_url: str, path: Path, header: list[str]) -> dict[st
         columns = ", ".join(f'"{h}" text' + (" PRIMARY KEY" if i == 0 else "") for i, h in enumerate(header))
         await conn.execute(f"CREATE TABLE jumin_copy ({columns})")
         started = time.perf_counter()
-        status = await conn.copy_to_table(
-            "jumin_copy", source=str(path), format="csv", header=True, encoding="SJIS"
-        )
+        status = await conn.copy_to_table("jumin_copy", source=str(path), format="csv", header=True, encoding="SJIS")
         wall = time.perf_counter() - started
         copied = int(status.split()[-1])
         return {"rows": copied, "wall_s": round(wall, 2), "rows_per_s": round(copied / wall)}

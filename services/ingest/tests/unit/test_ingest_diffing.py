@@ -11,7 +11,7 @@ from mimamori.ingest.adapters.events import EventMapper, Provenance
 from mimamori.ingest.adapters.layouts import load_layouts
 from mimamori.ingest.domain.delivery import DeliveredFile, LoadRun, RunStatus
 from mimamori.ingest.domain.layout import Layout
-from mimamori.ingest.domain.records import Change, LoadCounts, Previous, SourceRecord, classify, record_key
+from mimamori.ingest.domain.records import ROW, Change, LoadCounts, Previous, SourceRecord, classify, record_key
 from mimamori.ingest.service_layer.handlers import Preparation
 
 MUNICIPALITY = "143669"
@@ -24,6 +24,10 @@ def layout() -> Layout:
 
 def record(layout: Layout, values: list[str], row: int = 1) -> SourceRecord:
     return SourceRecord.of(layout, municipality=MUNICIPALITY, row=row, values=values)
+
+
+def key(natural: str) -> str:
+    return record_key(municipality=MUNICIPALITY, source="jumin", natural=natural)
 
 
 def a_run() -> LoadRun:
@@ -81,13 +85,15 @@ def test_batch_quarantines_duplicates_and_remembers_every_key_it_saw(layout: Lay
     ]
     preparation = Preparation(iter(rows), layout=layout, run=a_run(), municipality=MUNICIPALITY)
     batch = preparation.take(10)
-    assert [r.row for r in batch.records] == [1, 4]
+    assert [r[ROW] for r in batch.records] == [1, 4]
     assert [(p["row"], p["column"], p["reason_code"]) for p in batch.problems] == [
         (2, "宛名番号", "duplicate_key"),
         (3, "続柄", "unknown_code"),
     ]
     assert (batch.rows, batch.quarantined) == (4, 2)
-    assert set(preparation.seen) == {"0000000018", "0000000026", "0000000034"}
+    # the keys met go to the database with the batch: a later batch's row with one of them is a duplicate too
+    assert list(batch.met) == [key(n) for n in ("0000000018", "0000000026", "0000000034")]
+    assert batch.met[key("0000000026")] == ""  # quarantined: a later valid row with its key is a duplicate_key
     assert not preparation.keyless
     assert all(p["run_id"] == "r1" and p["file_id"] == "f1" for p in batch.problems)
 

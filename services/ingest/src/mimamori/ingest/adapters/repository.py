@@ -1,4 +1,6 @@
-"""Repositories of ingest over SQLAlchemy Core. Bulk paths take lists of dicts (one executemany per batch)."""
+"""Repositories of ingest over SQLAlchemy Core. The bulk paths of a load take tuples; on PostgreSQL they go through
+asyncpg's binary COPY (and one UPDATE over arrays) inside the session's transaction, on SQLite through
+executemany."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -28,7 +31,36 @@ from mimamori.ingest.domain.delivery import DeliveredFile, LoadRun, RunStatus
 from mimamori.ingest.domain.records import Previous
 
 COUNT_COLUMNS = ("rows", "added", "changed", "unchanged", "removed", "quarantined")
+# A record's new state as a load writes it: (record_key, natural_key, digest, document, row).
+State = tuple[str, str, str, str, int]
 PROGRESS_BEFORE_END = 0.99  # 1.0 only once the run has ended
+SQLITE_IN_LIMIT = 900  # parameters per IN list on SQLite (older builds allow 999 in a statement)
+STATE_COLUMNS = (
+    "source",
+    "record_key",
+    "natural_key",
+    "digest",
+    "document",
+    "row",
+    "removed",
+    "file_id",
+    "run_id",
+    "updated_at",
+    "scope",
+)
+
+
+async def driver_connection(session: AsyncSession) -> Any | None:
+    """The asyncpg connection under the session, inside its transaction (PostgreSQL); None on SQLite."""
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return None
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter sends BEGIN with its first statement: a COPY before it would autocommit.
+        await session.execute(text("SELECT 1"))
+    return driver
 
 
 def _file(row: Any, prefix: str = "") -> DeliveredFile:
@@ -244,9 +276,10 @@ class QuarantineRepository:
 class SourceRecordRepository:
     """The accepted state of every source record: digest and values, to compare the next delivery with."""
 
-    def __init__(self, session: AsyncSession, table: Table) -> None:
+    def __init__(self, session: AsyncSession, table: Table, delivery_keys: Table) -> None:
         self._session = session
         self._t = table
+        self._keys = delivery_keys
 
     def _among(self, keys: list[str]) -> ColumnElement[bool]:
         column = self._t.c.record_key
@@ -261,51 +294,112 @@ class SourceRecordRepository:
         keys = list(record_keys)
         if not keys:
             return {}
-        rows = await self._session.execute(
+        driver = await driver_connection(self._session)
+        if driver is not None:
+            rows = await driver.fetch(
+                "SELECT record_key, digest, removed FROM source_records WHERE source = $1 AND record_key = ANY($2)",
+                source,
+                keys,
+            )
+            return {r[0]: Previous(digest=r[1], removed=r[2]) for r in rows}
+        result = await self._session.execute(
             select(t.c.record_key, t.c.digest, t.c.removed).where(t.c.source == source, self._among(keys))
         )
-        return {r.record_key: Previous(digest=r.digest, removed=r.removed) for r in rows}
+        return {r.record_key: Previous(digest=r.digest, removed=r.removed) for r in result}
 
-    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """New records (executemany)."""
-        if rows:
-            await self._session.execute(insert(self._t), list(rows))
+    async def any_of_source(self, source: str) -> bool:
+        """Whether the source has any record at all (removed ones included): if not, every record is new."""
+        t = self._t
+        found = await self._session.execute(select(t.c.record_key).where(t.c.source == source).limit(1))
+        return found.first() is not None
 
-    async def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Changed (or re-added) records (executemany keyed by b_source, b_record_key)."""
-        if not rows:
+    async def write(
+        self,
+        source: str,
+        *,
+        added: Sequence[State],
+        changed: Sequence[State],
+        file_id: str,
+        run_id: str,
+        scope: str,
+        at: datetime,
+    ) -> None:
+        """New records are inserted, changed (or re-added) ones updated: one COPY and one UPDATE on PostgreSQL."""
+        driver = await driver_connection(self._session)
+        if driver is not None:
+            if added:
+                await driver.copy_records_to_table(
+                    self._t.name,
+                    columns=STATE_COLUMNS,
+                    records=[(source, *state, False, file_id, run_id, at, scope) for state in added],
+                )
+            if changed:
+                keys, naturals, digests, documents, rows = zip(*changed, strict=True)
+                await driver.execute(
+                    "UPDATE source_records AS s SET natural_key = u.natural_key, digest = u.digest,"
+                    ' document = u.document, removed = false, file_id = $2, run_id = $3, "row" = u.row,'
+                    " scope = $4, updated_at = $5"
+                    " FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::int[])"
+                    " AS u(record_key, natural_key, digest, document, row)"
+                    " WHERE s.source = $1 AND s.record_key = u.record_key",
+                    source,
+                    file_id,
+                    run_id,
+                    scope,
+                    at,
+                    list(keys),
+                    list(naturals),
+                    list(digests),
+                    list(documents),
+                    list(rows),
+                )
             return
-        t = self._t
-        statement = (
-            update(t)
-            .where(and_(t.c.source == bindparam("b_source"), t.c.record_key == bindparam("b_record_key")))
-            .values(
-                natural_key=bindparam("natural_key"),
-                digest=bindparam("digest"),
-                document=bindparam("document"),
-                removed=bindparam("removed"),
-                file_id=bindparam("file_id"),
-                run_id=bindparam("run_id"),
-                row=bindparam("row"),
-                scope=bindparam("scope"),
-                updated_at=bindparam("updated_at"),
+        common = {"removed": False, "file_id": file_id, "run_id": run_id, "scope": scope, "updated_at": at}
+        if added:
+            await self._session.execute(
+                insert(self._t),
+                [
+                    {"source": source, "record_key": k, "natural_key": n, "digest": d, "document": doc, "row": r}
+                    | common
+                    for k, n, d, doc, r in added
+                ],
             )
-        )
-        await self._session.execute(statement, list(rows))
+        if changed:
+            t = self._t
+            statement = (
+                update(t)
+                .where(and_(t.c.source == bindparam("b_source"), t.c.record_key == bindparam("b_record_key")))
+                .values(
+                    natural_key=bindparam("natural_key"),
+                    digest=bindparam("digest"),
+                    document=bindparam("document"),
+                    removed=bindparam("removed"),
+                    file_id=bindparam("file_id"),
+                    run_id=bindparam("run_id"),
+                    row=bindparam("row"),
+                    scope=bindparam("scope"),
+                    updated_at=bindparam("updated_at"),
+                )
+            )
+            await self._session.execute(
+                statement,
+                [
+                    {"b_source": source, "b_record_key": k, "natural_key": n, "digest": d, "document": doc, "row": r}
+                    | common
+                    for k, n, d, doc, r in changed
+                ],
+            )
 
-    async def present_after(
-        self, source: str, *, after: str, limit: int, scope: str | None = None
-    ) -> list[tuple[str, str]]:
-        """(record key, natural key) of records not removed, in key order after `after` (keyset paging); with
-        `scope`, only the records of that delivery month."""
-        t = self._t
-        where = [t.c.source == source, t.c.removed == false(), t.c.record_key > after]
+    async def absent(self, source: str, *, run_id: str, after: str, limit: int, scope: str | None = None) -> list[str]:
+        """Record keys of records not removed that run `run_id` did not meet, in key order after `after` (keyset
+        paging; one anti-join in the database); with `scope`, only the records of that delivery month."""
+        t, d = self._t, self._keys
+        met = select(d.c.record_key).where(d.c.run_id == run_id, d.c.record_key == t.c.record_key).exists()
+        where = [t.c.source == source, t.c.removed == false(), t.c.record_key > after, ~met]
         if scope is not None:
             where.append(t.c.scope == scope)
-        rows = await self._session.execute(
-            select(t.c.record_key, t.c.natural_key).where(*where).order_by(t.c.record_key).limit(limit)
-        )
-        return [(r.record_key, r.natural_key) for r in rows]
+        rows = await self._session.execute(select(t.c.record_key).where(*where).order_by(t.c.record_key).limit(limit))
+        return [r.record_key for r in rows]
 
     async def any_present(self, source: str) -> bool:
         """Whether the source has a record not removed."""
@@ -344,6 +438,57 @@ class SourceRecordRepository:
             .where(t.c.source == source, t.c.record_key.in_(list(record_keys)))
             .values(removed=True, run_id=run_id, file_id=file_id, row=0, updated_at=at)
         )
+
+
+class DeliveryKeyRepository:
+    """The record keys a load run has met so far, with the digest of the row that had each first: the memory of a
+    load, kept in the database so that it does not grow with the file."""
+
+    def __init__(self, session: AsyncSession, table: Table) -> None:
+        self._session = session
+        self._t = table
+
+    async def earlier(self, run_id: str, record_keys: Sequence[str]) -> dict[str, str]:
+        """Which of these keys the run met before, and the digest of the row that had it ('' when quarantined)."""
+        if not record_keys:
+            return {}
+        driver = await driver_connection(self._session)
+        if driver is not None:
+            rows = await driver.fetch(
+                "SELECT record_key, digest FROM delivery_keys WHERE run_id = $1 AND record_key = ANY($2)",
+                run_id,
+                list(record_keys),
+            )
+            return {r[0]: r[1] for r in rows}
+        t = self._t
+        found: dict[str, str] = {}
+        keys = list(record_keys)
+        for start in range(0, len(keys), SQLITE_IN_LIMIT):
+            rows = await self._session.execute(
+                select(t.c.record_key, t.c.digest).where(
+                    t.c.run_id == run_id, t.c.record_key.in_(keys[start : start + SQLITE_IN_LIMIT])
+                )
+            )
+            found.update((r.record_key, r.digest) for r in rows)
+        return found
+
+    async def add(self, run_id: str, keys: Sequence[tuple[str, str]]) -> None:
+        """The run met these (record key, digest) for the first time."""
+        if not keys:
+            return
+        driver = await driver_connection(self._session)
+        if driver is not None:
+            await driver.copy_records_to_table(
+                self._t.name, columns=("run_id", "record_key", "digest"), records=[(run_id, k, d) for k, d in keys]
+            )
+            return
+        await self._session.execute(
+            insert(self._t), [{"run_id": run_id, "record_key": k, "digest": d} for k, d in keys]
+        )
+
+    async def forget(self, run_id: str) -> None:
+        """The run has ended: its keys are no longer needed."""
+        await self._session.execute(delete(self._t).where(self._t.c.run_id == run_id))
 
 
 class FreeTextRepository:

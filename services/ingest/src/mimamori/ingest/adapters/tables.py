@@ -106,6 +106,17 @@ def free_text_columns() -> list[Any]:
     ]
 
 
+def delivery_key_columns() -> list[Any]:
+    """A record key one load run has met, with the digest of the row that had it first ('' for a quarantined row
+    whose key was readable): what a later row with that key is compared with, and what removals are checked
+    against. The run's rows are deleted when it ends (UNLOGGED on PostgreSQL: see migration 0003)."""
+    return [
+        Column("run_id", String(36), primary_key=True),
+        Column("record_key", String(36), primary_key=True),
+        Column("digest", String(64), nullable=False),
+    ]
+
+
 def define_tables(metadata: MetaData) -> dict[str, Table]:
     """The service's own tables."""
     files = Table(
@@ -123,7 +134,9 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Index("ix_source_records_scope", "source", "scope", "record_key"),
     )
     free_texts = Table("free_texts", metadata, *free_text_columns())
+    delivery_keys = Table("delivery_keys", metadata, *delivery_key_columns())
     return {
+        "delivery_keys": delivery_keys,
         "delivered_files": files,
         "load_runs": runs,
         "quarantine": quarantine,

@@ -23,12 +23,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from google.protobuf.message import Message
-
 from mimamori.events.audit.v1 import access_pb2
 from mimamori.ingest.adapters.csv_reader import CsvRows, check_structure
 from mimamori.ingest.adapters.events import Provenance, RecordMapper
 from mimamori.ingest.adapters.file_store import FileStore
+from mimamori.ingest.adapters.repository import State
 from mimamori.ingest.adapters.xlsx_reader import XlsxRows
 from mimamori.ingest.domain import delivery
 from mimamori.ingest.domain.delivery import (
@@ -39,7 +38,22 @@ from mimamori.ingest.domain.delivery import (
     StructuralError,
 )
 from mimamori.ingest.domain.layout import Layout, RowIssue, check_row, key_is_usable, reason_text
-from mimamori.ingest.domain.records import Change, LoadCounts, SourceRecord, classify, natural_key
+from mimamori.ingest.domain.records import (
+    DIGEST,
+    DOCUMENT,
+    NATURAL_KEY,
+    RECORD_KEY,
+    ROW,
+    VALUES,
+    Change,
+    LoadCounts,
+    Record,
+    RecordMaker,
+    classify,
+    free_texts,
+    natural_key,
+    record_key,
+)
 from mimamori.ingest.service_layer.unit_of_work import IngestUnitOfWork
 from mimamori.kit.audit_trail import access_event, record_access
 from mimamori.kit.auth import AccessContext
@@ -47,7 +61,7 @@ from mimamori.kit.auth import AccessContext
 SERVICE = "ingest"
 PURPOSE = "system_operation"
 REMOVAL_PAGE = 5000
-PREPARE_SLICE = 100
+PREPARE_SLICE = 250  # rows checked between two yields to the event loop
 PREPARED_AHEAD = 4  # batches checked ahead of the one being written
 
 log = logging.getLogger("mimamori.ingest")
@@ -230,6 +244,7 @@ async def resume_runs(*, uow: IngestUnitOfWork) -> list[str]:
                 error_code="interrupted",
                 error_message="取込み処理が中断されました (サービス停止)。同じファイルを自動で再取込みします",
             )
+            await uow.delivery_keys.forget(run_id)
             await uow.runs.add(run_id=str(uuid.uuid4()), file_id=file_id, requested_by="ingest", created_at=now)
         queued = [run_id for run_id, _ in await uow.runs.with_status(RunStatus.QUEUED)]
         await uow.commit()
@@ -238,16 +253,42 @@ async def resume_runs(*, uow: IngestUnitOfWork) -> list[str]:
 
 @dataclass(slots=True)
 class PreparedBatch:
-    """Rows checked off the event loop: the valid records and the quarantine rows of the rest."""
+    """Rows checked off the event loop: the valid records (tuples, see `Record`), the quarantine rows of the rest,
+    and the record keys the batch met first (with the digest of the row that had each, '' when quarantined)."""
 
-    records: list[SourceRecord] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
+    met: dict[str, str] = field(default_factory=dict)
     rows: int = 0
     quarantined: int = 0
 
 
+def quarantine_rows(run: LoadRun, *, row: int, issues: Iterable[RowIssue]) -> Iterator[dict[str, Any]]:
+    """The quarantine rows of one row's problems: where and why, never the value."""
+    file = run.file
+    for issue in issues:
+        yield {
+            "run_id": run.id,
+            "file_id": file.id,
+            "row": row,
+            "column": issue.column,
+            "reason_code": issue.code,
+            "reason": reason_text(file_name=file.name, row=row, issue=issue),
+        }
+
+
+def duplicate(layout: Layout, *, same_row: bool) -> RowIssue:
+    """A row whose key an earlier row of the file had: the same row again, or another row with that key."""
+    return RowIssue(
+        column="・".join(layout.key),
+        code="duplicate_row" if same_row else "duplicate_key",
+        expected="「" + "・".join(layout.key) + "」",
+    )
+
+
 class Preparation:
-    """Checks rows batch by batch; remembers the keys seen, for duplicates and (full snapshots) removals."""
+    """Checks rows batch by batch. Duplicates within a batch are found here; the keys of earlier batches are in
+    the database (`delivery_keys`), so memory does not grow with the file."""
 
     def __init__(
         self,
@@ -261,8 +302,8 @@ class Preparation:
         self._layout = layout
         self._run = run
         self._municipality = municipality
-        self.seen: dict[str, int] = {}  # natural key → hash of the row that had it first
-        self._occurrences: dict[str, int] = {}
+        self._make = RecordMaker(layout, municipality=municipality)
+        self._occurrences: dict[str, int] = {}  # numbered layouts only (small lists without an identifier)
         self.keyless = False  # a quarantined row whose key is unreadable: removals cannot be trusted
 
     def _natural(self, values: list[str]) -> str:
@@ -278,47 +319,27 @@ class Preparation:
         """The next `size` rows, checked, added to `into` or a new batch (nothing added at the end)."""
         batch = into if into is not None else PreparedBatch()
         size += batch.rows
-        layout, file = self._layout, self._run.file
+        layout, make, met, records = self._layout, self._make, batch.met, batch.records
         for row, values in self._rows:
             batch.rows += 1
             issues = check_row(layout, values)
             if not issues:
-                natural = self._natural(values)
-                fingerprint = hash(tuple(values))
-                first = self.seen.get(natural)
+                record = make(row, values, self._natural(values))
+                first = met.get(record[RECORD_KEY])
                 if first is None:
-                    self.seen[natural] = fingerprint
-                    batch.records.append(
-                        SourceRecord.of(
-                            layout, municipality=self._municipality, row=row, values=values, natural=natural
-                        )
-                    )
+                    met[record[RECORD_KEY]] = record[DIGEST]
+                    records.append(record)
                     if batch.rows >= size:
                         break
                     continue
-                issues = [
-                    RowIssue(
-                        column="・".join(layout.key),
-                        code="duplicate_row" if first == fingerprint else "duplicate_key",
-                        expected="「" + "・".join(layout.key) + "」",
-                    )
-                ]
+                issues = [duplicate(layout, same_row=first == record[DIGEST])]
             elif key_is_usable(layout, issues):
-                self.seen.setdefault(self._natural(values), 0)
+                key = record_key(municipality=self._municipality, source=layout.source, natural=self._natural(values))
+                met.setdefault(key, "")
             else:
                 self.keyless = True
             batch.quarantined += 1
-            batch.problems.extend(
-                {
-                    "run_id": self._run.id,
-                    "file_id": file.id,
-                    "row": row,
-                    "column": issue.column,
-                    "reason_code": issue.code,
-                    "reason": reason_text(file_name=file.name, row=row, issue=issue),
-                }
-                for issue in issues
-            )
+            batch.problems.extend(quarantine_rows(self._run, row=row, issues=issues))
             if batch.rows >= size:
                 break
         return batch
@@ -361,6 +382,7 @@ async def load_delivery(run_id: str, *, loading: Loading) -> LoadRun:
 async def _finish(run_id: str, *, loading: Loading, status: RunStatus, error_code: str, message: str) -> None:
     async with loading.uow() as uow:
         await uow.runs.update(run_id, status=status, finished_at=utcnow(), error_code=error_code, error_message=message)
+        await uow.delivery_keys.forget(run_id)
         await uow.commit()
 
 
@@ -410,6 +432,8 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
     async with loading.uow() as uow:
         if total == 0 and layout.snapshot == "full" and await uow.records.any_present(layout.source):
             raise delivery.no_rows(file.name)
+        # A source without any record yet (its first load): every record is new, no state to look up per batch.
+        fresh = not await uow.records.any_of_source(layout.source)
         await uow.runs.update(run.id, total_rows=total)
         await uow.commit()
 
@@ -444,6 +468,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
                 total=total,
                 withheld=preparation.keyless,
                 scope=scope,
+                fresh=fresh,
                 loading=loading,
             )
             counts.merge(committed)
@@ -462,7 +487,6 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
             mapper=mapper,
             provenance=provenance,
             counts=counts,
-            seen=preparation.seen,
             scope=scope,
             loading=loading,
         )
@@ -477,6 +501,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
             **counts.as_dict(),
         )
         await uow.files.mark_accepted(file.id, at=now)
+        await uow.delivery_keys.forget(run.id)
         await uow.commit()
     log.info("file loaded", extra={"run_id": run.id, "source": file.source, **counts.as_dict()})
 
@@ -510,69 +535,61 @@ async def _apply(
     total: int,
     withheld: bool,
     scope: str,
+    fresh: bool,
     loading: Loading,
 ) -> LoadCounts:
-    """One batch in one transaction: state, events (outbox), quarantine and the run's tally; its counts."""
+    """One batch in one transaction: keys met, state, events (outbox), quarantine and the run's tally; its counts.
+    `fresh`: the source had no record when the load began, so no record of the batch has a previous state."""
     now = utcnow()
-    tally = LoadCounts(rows=batch.rows, quarantined=batch.quarantined)
     source, file_id, run_id = layout.source, run.file.id, run.id
+    records, problems, quarantined = batch.records, batch.problems, batch.quarantined
     async with loading.uow() as uow:
-        previous = await uow.records.previous(source, [r.record_key for r in batch.records])
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        published: list[tuple[Message, str]] = []
+        earlier = await uow.delivery_keys.earlier(run_id, list(batch.met))
+        if earlier:
+            # Keys an earlier batch of this file had: these rows are duplicates, quarantined like those of one batch.
+            kept = []
+            for record in records:
+                first = earlier.get(record[RECORD_KEY])
+                if first is None:
+                    kept.append(record)
+                    continue
+                quarantined += 1
+                issue = duplicate(layout, same_row=first == record[DIGEST])
+                problems.extend(quarantine_rows(run, row=record[ROW], issues=[issue]))
+            records = kept
+        await uow.delivery_keys.add(run_id, [(k, d) for k, d in batch.met.items() if k not in earlier])
+        tally = LoadCounts(rows=batch.rows, quarantined=quarantined)
+        previous = {} if fresh else await uow.records.previous(source, [r[RECORD_KEY] for r in records])
+        added: list[State] = []
+        changed: list[State] = []
+        payloads: list[tuple[bytes, str]] = []
         texts: list[dict[str, Any]] = []
         rewritten: list[str] = []
-        for record in batch.records:
-            before = previous.get(record.record_key)
-            change = classify(before, record.digest)
+        for record in records:
+            key = record[RECORD_KEY]
+            before = previous.get(key)
+            change = classify(before, record[DIGEST])
             tally.count(change)
             if change is Change.UNCHANGED:
                 continue
-            state = {
-                "natural_key": record.natural_key,
-                "digest": record.digest,
-                "document": record.document,
-                "removed": False,
-                "file_id": file_id,
-                "run_id": run_id,
-                "row": record.row,
-                "scope": scope,
-                "updated_at": now,
-            }
+            state = (key, record[NATURAL_KEY], record[DIGEST], record[DOCUMENT], record[ROW])
+            (added if before is None else changed).append(state)
             if layout.free_text_positions:
-                rewritten.append(record.record_key)
+                rewritten.append(key)
                 texts.extend(
-                    {
-                        "record_key": record.record_key,
-                        "source": source,
-                        "column": column,
-                        "text": text,
-                        "updated_at": now,
-                    }
-                    for column, text in record.free_texts(layout).items()
+                    {"record_key": key, "source": source, "column": column, "text": text, "updated_at": now}
+                    for column, text in free_texts(layout, record[VALUES]).items()
                 )
-            if before is None:
-                state["source"] = source
-                state["record_key"] = record.record_key
-                inserts.append(state)
-            else:
-                state["b_source"] = source
-                state["b_record_key"] = record.record_key
-                updates.append(state)
-            event = mapper.event(
-                values=record.values,
-                record_key=record.record_key,
-                provenance=provenance,
-                row=record.row,
-                change=change,
+            payload = mapper.payload(
+                values=record[VALUES], record_key=key, provenance=provenance, row=record[ROW], change=change
             )
-            published.append((event, record.record_key))
-        uow.publish_many(published, actor=run.requested_by, purpose=PURPOSE)
-        await uow.records.insert_many(inserts)
-        await uow.records.update_many(updates)
+            payloads.append((payload, key))
+        await uow.records.write(
+            source, added=added, changed=changed, file_id=file_id, run_id=run_id, scope=scope, at=now
+        )
+        await uow.publish_payloads(payloads, example=mapper.example, actor=run.requested_by, purpose=PURPOSE)
         await uow.free_texts.replace(rewritten, texts)
-        await uow.quarantine.add_many(batch.problems)
+        await uow.quarantine.add_many(problems)
         await uow.runs.add_counts(run_id, tally.as_dict(), total=total, removals_withheld=withheld)
         await uow.commit()
     return tally
@@ -585,35 +602,34 @@ async def _remove_absent(
     mapper: RecordMapper,
     provenance: Provenance,
     counts: LoadCounts,
-    seen: Mapping[str, int],
     scope: str,
     loading: Loading,
 ) -> None:
     """Full snapshot: each accepted record whose key the delivery lacks is REMOVED (with its last values).
-    Month snapshot: the same, among the records of the delivery's month only."""
+    Month snapshot: the same, among the records of the delivery's month only. The keys the run met are in the
+    database: the absent records come from one anti-join per page."""
     after = ""
     width = len(layout.columns)
     only = scope if layout.snapshot == "month" else None
     while True:
         async with loading.uow() as uow:
-            page = await uow.records.present_after(layout.source, after=after, limit=REMOVAL_PAGE, scope=only)
+            page = await uow.records.absent(layout.source, run_id=run.id, after=after, limit=REMOVAL_PAGE, scope=only)
         if not page:
             return
-        after = page[-1][0]
-        absent = [key for key, natural in page if natural not in seen]
-        for start in range(0, len(absent), loading.batch_size):
-            chunk = absent[start : start + loading.batch_size]
+        after = page[-1]
+        for start in range(0, len(page), loading.batch_size):
+            chunk = page[start : start + loading.batch_size]
             async with loading.uow() as uow:
                 documents = await uow.records.documents(layout.source, chunk)
-                removed: list[tuple[Message, str]] = []
+                removed: list[tuple[bytes, str]] = []
                 for key in chunk:
                     _, document = documents[key]
                     values = (json.loads(document) + [""] * width)[:width]
-                    event = mapper.event(
+                    payload = mapper.payload(
                         values=values, record_key=key, change=Change.REMOVED, provenance=provenance, row=0
                     )
-                    removed.append((event, key))
-                uow.publish_many(removed, actor=run.requested_by, purpose=PURPOSE)
+                    removed.append((payload, key))
+                await uow.publish_payloads(removed, example=mapper.example, actor=run.requested_by, purpose=PURPOSE)
                 await uow.records.mark_removed(layout.source, chunk, run_id=run.id, file_id=run.file.id, at=utcnow())
                 if layout.free_text_positions:
                     await uow.free_texts.replace(chunk, [])
