@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import gc
 import json
 import os
 import resource
@@ -148,23 +149,28 @@ async def copy_ceiling(plain_url: str, path: Path, header: list[str]) -> dict[st
         await conn.close()
 
 
-async def main(args: argparse.Namespace) -> dict[str, Any]:
-    admin = os.environ.get("MIMAMORI_TEST_DATABASE_URL")
-    if not admin:
-        raise SystemExit("MIMAMORI_TEST_DATABASE_URL is not set (bench.sh starts a local PostgreSQL)")
+def prepare(args: argparse.Namespace) -> tuple[Path, list[str]]:
+    """The file to load (generated once, cached) and its header."""
     cache = Path(args.cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     path = Path(args.file) if args.file else cache / f"jumin_{args.rows}_seed{args.seed}.csv"
     if not path.exists():
         print(f"generating {path}", flush=True)
         generate(path, args.rows, args.seed)
-    rows = args.rows
     with path.open(encoding="cp932", newline="") as handle:
-        header = next(csv.reader(handle))
+        return path, next(csv.reader(handle))
+
+
+async def main(args: argparse.Namespace, *, path: Path, header: list[str], size: int) -> dict[str, Any]:
+    admin = os.environ.get("MIMAMORI_TEST_DATABASE_URL")
+    if not admin:
+        raise SystemExit("MIMAMORI_TEST_DATABASE_URL is not set (bench.sh starts a local PostgreSQL)")
+    cache = Path(args.cache_dir)
+    rows = args.rows
     report: dict[str, Any] = {
         "bench": "jumin CP932 file loaded end to end (parsed, validated, stored, events in the outbox), PostgreSQL",
         "rows": rows,
-        "file_mb": round(path.stat().st_size / 1e6, 1),
+        "file_mb": round(size / 1e6, 1),
         "relay": "running (in-process bus)" if args.relay else "stopped (events stay in the outbox)",
         "batch_size": int(os.environ.get("MIMAMORI_INGEST_BATCH_SIZE", "0")) or "default",
         "machine": f"{os.cpu_count()} cores, shared; load average at start {os.getloadavg()[0]:.1f}",
@@ -183,7 +189,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 run_id = (await load(module, file, name))["run_id"]
 
                 async def body() -> dict[str, Any]:
+                    if os.environ.get("BENCH_NO_GC"):
+                        gc.disable()
+                    if os.environ.get("BENCH_GC"):
+                        gc.set_threshold(*map(int, os.environ["BENCH_GC"].split(",")))
                     run = await handlers.load_delivery(run_id, loading=module.loading)
+                    gc.enable()
                     return {"status": run.status.value, **run.counts}
 
                 return await measure(name, body, plain_url=plain, rows=rows_of(file))
@@ -235,7 +246,8 @@ if __name__ == "__main__":
     parser.add_argument("--skip-copy", action="store_true")
     parser.add_argument("--out")
     arguments = parser.parse_args()
-    result = asyncio.run(main(arguments))
+    file, columns = prepare(arguments)
+    result = asyncio.run(main(arguments, path=file, header=columns, size=file.stat().st_size))
     print(json.dumps(result, ensure_ascii=False, indent=2))
     if arguments.out:
         Path(arguments.out).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")

@@ -1,13 +1,14 @@
-"""Repositories of ingest over SQLAlchemy Core. The bulk paths of a load take tuples; on PostgreSQL they go through
-asyncpg's binary COPY (and one UPDATE over arrays) inside the session's transaction, on SQLite through
+"""Repositories of ingest over SQLAlchemy Core. The bulk paths of a load take tuples; on PostgreSQL each is one
+statement over column arrays (`unnest`) on the asyncpg connection, inside the session's transaction; on SQLite an
 executemany."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     ColumnElement,
     String,
@@ -35,19 +36,6 @@ COUNT_COLUMNS = ("rows", "added", "changed", "unchanged", "removed", "quarantine
 State = tuple[str, str, str, str, int]
 PROGRESS_BEFORE_END = 0.99  # 1.0 only once the run has ended
 SQLITE_IN_LIMIT = 900  # parameters per IN list on SQLite (older builds allow 999 in a statement)
-STATE_COLUMNS = (
-    "source",
-    "record_key",
-    "natural_key",
-    "digest",
-    "document",
-    "row",
-    "removed",
-    "file_id",
-    "run_id",
-    "updated_at",
-    "scope",
-)
 
 
 async def driver_connection(session: AsyncSession) -> Any | None:
@@ -296,8 +284,11 @@ class SourceRecordRepository:
             return {}
         driver = await driver_connection(self._session)
         if driver is not None:
+            # One index probe per key (LATERAL ... OFFSET 0), whatever the statistics say (right after a first
+            # load they may be missing, and a scan of the whole source per batch would make a load quadratic).
             rows = await driver.fetch(
-                "SELECT record_key, digest, removed FROM source_records WHERE source = $1 AND record_key = ANY($2)",
+                "SELECT k.key, s.digest, s.removed FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL"
+                " (SELECT digest, removed FROM source_records WHERE source = $1 AND record_key = k.key OFFSET 0) AS s",
                 source,
                 keys,
             )
@@ -306,6 +297,11 @@ class SourceRecordRepository:
             select(t.c.record_key, t.c.digest, t.c.removed).where(t.c.source == source, self._among(keys))
         )
         return {r.record_key: Previous(digest=r.digest, removed=r.removed) for r in result}
+
+    async def analyze(self) -> None:
+        """After a bulk write: fresh planner statistics (PostgreSQL), so that the next queries by key use the key."""
+        if await driver_connection(self._session) is not None:
+            await self._session.execute(text("ANALYZE source_records"))
 
     async def any_of_source(self, source: str) -> bool:
         """Whether the source has any record at all (removed ones included): if not, every record is new."""
@@ -327,14 +323,22 @@ class SourceRecordRepository:
         """New records are inserted, changed (or re-added) ones updated: one COPY and one UPDATE on PostgreSQL."""
         driver = await driver_connection(self._session)
         if driver is not None:
+            # Column arrays, not rows: the constants travel once and Python builds no tuple per record.
             if added:
-                await driver.copy_records_to_table(
-                    self._t.name,
-                    columns=STATE_COLUMNS,
-                    records=[(source, *state, False, file_id, run_id, at, scope) for state in added],
+                await driver.execute(
+                    'INSERT INTO source_records (source, record_key, natural_key, digest, document, "row", removed,'
+                    " file_id, run_id, updated_at, scope)"
+                    " SELECT $1, u.record_key, u.natural_key, u.digest, u.document, u.row, false, $2, $3, $4, $5"
+                    " FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::int[])"
+                    " AS u(record_key, natural_key, digest, document, row)",
+                    source,
+                    file_id,
+                    run_id,
+                    at,
+                    scope,
+                    *map(list, zip(*added, strict=True)),
                 )
             if changed:
-                keys, naturals, digests, documents, rows = zip(*changed, strict=True)
                 await driver.execute(
                     "UPDATE source_records AS s SET natural_key = u.natural_key, digest = u.digest,"
                     ' document = u.document, removed = false, file_id = $2, run_id = $3, "row" = u.row,'
@@ -347,11 +351,7 @@ class SourceRecordRepository:
                     run_id,
                     scope,
                     at,
-                    list(keys),
-                    list(naturals),
-                    list(digests),
-                    list(documents),
-                    list(rows),
+                    *map(list, zip(*changed, strict=True)),
                 )
             return
         common = {"removed": False, "file_id": file_id, "run_id": run_id, "scope": scope, "updated_at": at}
@@ -448,21 +448,44 @@ class DeliveryKeyRepository:
         self._session = session
         self._t = table
 
-    async def earlier(self, run_id: str, record_keys: Sequence[str]) -> dict[str, str]:
-        """Which of these keys the run met before, and the digest of the row that had it ('' when quarantined)."""
-        if not record_keys:
+    async def meet(self, run_id: str, keys: Mapping[str, str]) -> dict[str, str]:
+        """Record the (record key → digest) a batch met first; return those the run had met in an earlier batch,
+        with the digest of the row that had each then ('' when it was quarantined). Those are not recorded again."""
+        if not keys:
             return {}
         driver = await driver_connection(self._session)
-        if driver is not None:
-            rows = await driver.fetch(
-                "SELECT record_key, digest FROM delivery_keys WHERE run_id = $1 AND record_key = ANY($2)",
-                run_id,
-                list(record_keys),
-            )
-            return {r[0]: r[1] for r in rows}
+        if driver is None:
+            earlier = await self._earlier_sqlite(run_id, list(keys))
+            new = [{"run_id": run_id, "record_key": k, "digest": d} for k, d in keys.items() if k not in earlier]
+            if new:
+                await self._session.execute(insert(self._t), new)
+            return earlier
+        add = (
+            "INSERT INTO delivery_keys (run_id, record_key, digest)"
+            " SELECT $1, u.record_key, u.digest FROM unnest($2::text[], $3::text[]) AS u(record_key, digest)"
+        )
+        try:
+            # A key met twice in one file is rare: try the plain insert first, under a savepoint.
+            async with driver.transaction():
+                await driver.execute(add, run_id, list(keys), list(keys.values()))
+            return {}
+        except asyncpg.UniqueViolationError:
+            pass
+        # One index probe per key (LATERAL ... OFFSET 0 keeps it so whatever the table's statistics say).
+        rows = await driver.fetch(
+            "SELECT k.key, d.digest FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL"
+            " (SELECT digest FROM delivery_keys WHERE run_id = $1 AND record_key = k.key OFFSET 0) AS d",
+            run_id,
+            list(keys),
+        )
+        earlier = {r[0]: r[1] for r in rows}
+        new = [k for k in keys if k not in earlier]
+        await driver.execute(add, run_id, new, [keys[k] for k in new])
+        return earlier
+
+    async def _earlier_sqlite(self, run_id: str, keys: list[str]) -> dict[str, str]:
         t = self._t
         found: dict[str, str] = {}
-        keys = list(record_keys)
         for start in range(0, len(keys), SQLITE_IN_LIMIT):
             rows = await self._session.execute(
                 select(t.c.record_key, t.c.digest).where(
@@ -471,20 +494,6 @@ class DeliveryKeyRepository:
             )
             found.update((r.record_key, r.digest) for r in rows)
         return found
-
-    async def add(self, run_id: str, keys: Sequence[tuple[str, str]]) -> None:
-        """The run met these (record key, digest) for the first time."""
-        if not keys:
-            return
-        driver = await driver_connection(self._session)
-        if driver is not None:
-            await driver.copy_records_to_table(
-                self._t.name, columns=("run_id", "record_key", "digest"), records=[(run_id, k, d) for k, d in keys]
-            )
-            return
-        await self._session.execute(
-            insert(self._t), [{"run_id": run_id, "record_key": k, "digest": d} for k, d in keys]
-        )
 
     async def forget(self, run_id: str) -> None:
         """The run has ended: its keys are no longer needed."""

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 
 from mimamori.kit.db import BigKey
@@ -131,7 +132,15 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         "source_records",
         metadata,
         *source_record_columns(),
-        Index("ix_source_records_scope", "source", "scope", "record_key"),
+        # month snapshots only: the records of other sources (scope '') do not pay for it
+        Index(
+            "ix_source_records_scope",
+            "source",
+            "scope",
+            "record_key",
+            postgresql_where=text("scope <> ''"),
+            sqlite_where=text("scope <> ''"),
+        ),
     )
     free_texts = Table("free_texts", metadata, *free_text_columns())
     delivery_keys = Table("delivery_keys", metadata, *delivery_key_columns())

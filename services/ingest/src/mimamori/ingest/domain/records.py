@@ -106,7 +106,8 @@ def free_texts(layout: Layout, values: Sequence[str]) -> dict[str, str]:
 def natural_key(layout: Layout, values: Sequence[str]) -> str:
     """The key columns' values joined (for jumin: the 宛名番号); dates and numbers in their parsed form."""
     if not layout.key_parsed:
-        return "|".join(values[i] for i in layout.key_positions)
+        positions = layout.key_positions
+        return values[positions[0]] if len(positions) == 1 else "|".join(values[i] for i in positions)
     columns = layout.columns
     return "|".join(columns[i].type.parse(values[i]) or values[i] for i in layout.key_positions)
 

@@ -56,7 +56,7 @@ class IngestUnitOfWork(UnitOfWork):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._tables = tables
         self._bulk_published = False
-        missing = set(OUTBOX_COLUMNS) - {c.name for c in self._outbox.table.c}
+        missing = set(OUTBOX_COLUMNS) - {c.name for c in self._outbox.table.c}  # the kit's outbox, as written here
         if missing:
             raise RuntimeError(f"the outbox lacks the columns {sorted(missing)}")
 
@@ -77,41 +77,57 @@ class IngestUnitOfWork(UnitOfWork):
         self, payloads: Sequence[tuple[bytes, str]], *, example: Message, actor: str, purpose: str
     ) -> None:
         """Write the outbox rows of (serialized event, key) pairs of one message type (`example`'s) in this
-        transaction: what `publish_many` does, for a load's batches (a binary COPY on PostgreSQL, no envelope
+        transaction: what `publish_many` does, for a load's batches (one statement on PostgreSQL, no envelope
         objects). The relay is woken on commit."""
         if not payloads:
             return
         traceparent, tracestate = current_traceparent()
         now = datetime.now(UTC)
         moment = now.isoformat(timespec="microseconds")
-        topic, kind, source, municipality = topic_of(example), event_type(example), self._source, self._municipality
-        entropy = os.urandom(16 * len(payloads)).hex()
-        rows = []
-        for index, (payload, key) in enumerate(payloads):
-            h = entropy[32 * index : 32 * index + 32]  # a version-4 UUID, formatted without uuid.UUID's cost
-            rows.append(
-                (
-                    f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}",
-                    topic,
-                    key,
-                    kind,
-                    source,
-                    payload,
-                    municipality,
-                    actor,
-                    purpose,
-                    traceparent,
-                    tracestate,
-                    now,
-                    moment,
-                )
-            )
+        topic, kind = topic_of(example), event_type(example)
         table = self._outbox.table
         driver = await driver_connection(self.session)
         if driver is not None:
-            await driver.copy_records_to_table(table.name, columns=OUTBOX_COLUMNS, records=rows)
+            # One statement over two arrays; the database draws the (version-4 UUID) event ids.
+            keys = [key for _, key in payloads]
+            await driver.execute(
+                f"INSERT INTO {table.name} (id, topic, key, type, source, payload, municipality, actor, purpose,"
+                " traceparent, tracestate, created_at, event_time)"
+                " SELECT gen_random_uuid()::text, $1, u.key, $2, $3, u.payload, $4, $5, $6, $7, $8, $9, $10"
+                " FROM unnest($11::text[], $12::bytea[]) AS u(key, payload)",
+                topic,
+                kind,
+                self._source,
+                self._municipality,
+                actor,
+                purpose,
+                traceparent,
+                tracestate,
+                now,
+                moment,
+                keys,
+                [payload for payload, _ in payloads],
+            )
         else:
-            await self.session.execute(insert(table), [dict(zip(OUTBOX_COLUMNS, row, strict=True)) for row in rows])
+            entropy = os.urandom(16 * len(payloads)).hex()
+            common = {
+                "topic": topic,
+                "type": kind,
+                "source": self._source,
+                "municipality": self._municipality,
+                "actor": actor,
+                "purpose": purpose,
+                "traceparent": traceparent,
+                "tracestate": tracestate,
+                "created_at": now,
+                "event_time": moment,
+            }
+            rows = []
+            for index, (payload, key) in enumerate(payloads):
+                h = entropy[32 * index : 32 * index + 32]  # a version-4 UUID, formatted without uuid.UUID's cost
+                event_id = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+                rows.append({"id": event_id, "key": key, "payload": payload} | common)
+            await self.session.execute(insert(table), rows)
         self._bulk_published = True
 
     async def commit(self) -> None:
