@@ -228,6 +228,44 @@ async def test_structurally_broken_file_changes_nothing(runtime: Runtime, jumin)
     assert quarantine["total"] == 0
 
 
+async def test_keys_repeated_in_later_batches_are_quarantined_and_the_run_forgets_its_keys(
+    runtime: Runtime, jumin
+) -> None:
+    town = jumin.town(6)
+    await deliver(runtime, jumin.bytes(town))  # the state holds 1…6: the second file is diffed against it
+    rows = [
+        town[0],  # batch 1 (batches of 4 rows)
+        jumin.row("0000000002", 続柄="長男"),  # quarantined, but its key is readable
+        town[2],
+        town[3],
+        town[4],  # batch 2
+        town[0],  # the same row as row 1: duplicate_row
+        jumin.row("0000000001", 氏名="山田　花"),  # another row with row 1's key: duplicate_key
+        jumin.row("0000000888"),
+        jumin.row("0000000002"),  # batch 3: row 2's key (quarantined there): duplicate_key
+        jumin.row("0000000888", 氏名="山田　花"),  # the same batch's key again: duplicate_key
+    ]
+    run = await deliver(runtime, jumin.bytes(rows))
+    assert run["counts"] == {"rows": 10, "added": 1, "changed": 0, "unchanged": 4, "removed": 1, "quarantined": 5}
+    async with client(runtime) as http:
+        page = (await http.get(f"/v1/load-runs/{run['id']}/quarantine", headers=headers(runtime))).json()
+    assert [(q["row"], q["reason_code"]) for q in page["items"]] == [
+        (2, "unknown_code"),
+        (6, "duplicate_row"),
+        (7, "duplicate_key"),
+        (9, "duplicate_key"),
+        (10, "duplicate_key"),
+    ]
+    later = events(runtime)[6:]
+    # 0000000002 was in the delivery (quarantined): not removed; 0000000006 was not: removed
+    assert sorted((e.change, e.atena_no) for e in later) == [(ADDED, "0000000888"), (REMOVED, "0000000006")]
+    module = ingest(runtime)
+    assert module.sessions is not None
+    async with module.sessions() as session:
+        keys = module.tables["delivery_keys"]
+        assert await session.scalar(select(func.count()).select_from(keys)) == 0  # forgotten when the run ended
+
+
 async def test_unreadable_key_withholds_removals(runtime: Runtime, jumin) -> None:
     town = jumin.town(4)
     await deliver(runtime, jumin.bytes(town))
