@@ -28,7 +28,7 @@ def samples(jumin) -> list[bytes]:
     rows = jumin.town(9)
     rows[3][2] = "髙﨑　\ue000子"
     good = jumin.bytes(rows)
-    quoted = jumin.bytes([*rows[:4], jumin.row(住所="開成町\r\n延沢")], line_end="\r\n")
+    quoted = jumin.bytes([*rows[:4], jumin.row(住所="開成町,\r\n延沢")], line_end="\r\n")
     lines = good.split(b"\r\n")
     return [
         good,
