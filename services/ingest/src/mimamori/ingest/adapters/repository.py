@@ -421,16 +421,35 @@ class SourceRecordRepository:
         keys = list(record_keys)
         if not keys:
             return {}
-        rows = await self._session.execute(
+        driver = await driver_connection(self._session)
+        if driver is not None:
+            rows = await driver.fetch(
+                "SELECT k.key, s.natural_key, s.document FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL"
+                " (SELECT natural_key, document FROM source_records WHERE source = $1 AND record_key = k.key"
+                " OFFSET 0) AS s",
+                source,
+                keys,
+            )
+            return {r[0]: (r[1], r[2]) for r in rows}
+        result = await self._session.execute(
             select(t.c.record_key, t.c.natural_key, t.c.document).where(t.c.source == source, self._among(keys))
         )
-        return {r.record_key: (r.natural_key, r.document) for r in rows}
+        return {r.record_key: (r.natural_key, r.document) for r in result}
 
     async def mark_removed(
         self, source: str, record_keys: Sequence[str], *, run_id: str, file_id: str, at: datetime
     ) -> None:
         """These records are absent from a full snapshot."""
         if not record_keys:
+            return
+        driver = await driver_connection(self._session)
+        if driver is not None:
+            # One update by primary key per record (pipelined): its plan cannot turn into a scan of the source.
+            await driver.executemany(
+                'UPDATE source_records SET removed = true, run_id = $3, file_id = $4, "row" = 0, updated_at = $5'
+                " WHERE source = $1 AND record_key = $2",
+                [(source, key, run_id, file_id, at) for key in record_keys],
+            )
             return
         t = self._t
         await self._session.execute(

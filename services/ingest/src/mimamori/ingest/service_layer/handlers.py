@@ -65,7 +65,7 @@ REMOVAL_PAGE = 5000
 PREPARE_SLICE = 250  # rows checked between two yields to the event loop
 YOUNG_COLLECTION_THRESHOLD = 10_000  # allocations between collections of the youngest generation during a load
 ANALYZE_AFTER = 10_000  # records written by one load after which the state's statistics are refreshed
-PREPARED_AHEAD = 4  # batches checked ahead of the one being written
+PREPARED_AHEAD = 2  # batches checked ahead of the one being written
 
 log = logging.getLogger("mimamori.ingest")
 
@@ -84,7 +84,7 @@ class Loading:
     layouts: Mapping[str, Layout]
     mappers: Mapping[str, RecordMapper]
     municipality: str
-    batch_size: int = 1000
+    batch_size: int = 5000
 
 
 class RunNotFound(LookupError):

@@ -42,6 +42,16 @@ OUTBOX_COLUMNS = (
 )
 
 
+def time_ordered_prefix(moment: datetime) -> str:
+    """The first 28 hex digits of the UUIDv7s of one batch of events (48 bits of Unix milliseconds, the version,
+    42 random bits, the variant); each event appends its position in the batch as 8 hex digits."""
+    milliseconds = int(moment.timestamp() * 1000) & (1 << 48) - 1
+    random = int.from_bytes(os.urandom(6)) >> 6  # 42 bits
+    rand_a, rand_b = random >> 30, random & (1 << 30) - 1  # 12 bits, then 30 (14 + 16) before the position
+    h = f"{milliseconds:012x}"
+    return f"{h[:8]}-{h[8:]}-7{rand_a:03x}-{0x8000 | rand_b >> 16:04x}-{rand_b & 0xFFFF:04x}"
+
+
 class IngestUnitOfWork(UnitOfWork):
     """One ingest transaction."""
 
@@ -88,13 +98,16 @@ class IngestUnitOfWork(UnitOfWork):
         table = self._outbox.table
         driver = await driver_connection(self.session)
         if driver is not None:
-            # One statement over two arrays; the database draws the (version-4 UUID) event ids.
+            # One statement over two arrays. The event ids are time-ordered (UUIDv7, RFC 9562: this moment, random
+            # bits drawn once per batch, the position in the batch last), so the outbox's unique index on them
+            # grows at its right edge instead of taking a random page per event (half the database's cost).
             keys = [key for _, key in payloads]
+            prefix = time_ordered_prefix(now)
             await driver.execute(
                 f"INSERT INTO {table.name} (id, topic, key, type, source, payload, municipality, actor, purpose,"
                 " traceparent, tracestate, created_at, event_time)"
-                " SELECT gen_random_uuid()::text, $1, u.key, $2, $3, u.payload, $4, $5, $6, $7, $8, $9, $10"
-                " FROM unnest($11::text[], $12::bytea[]) AS u(key, payload)",
+                " SELECT $13 || lpad(to_hex(u.n), 8, '0'), $1, u.key, $2, $3, u.payload, $4, $5, $6, $7, $8, $9, $10"
+                " FROM unnest($11::text[], $12::bytea[]) WITH ORDINALITY AS u(key, payload, n)",
                 topic,
                 kind,
                 self._source,
@@ -107,6 +120,7 @@ class IngestUnitOfWork(UnitOfWork):
                 moment,
                 keys,
                 [payload for payload, _ in payloads],
+                prefix,
             )
         else:
             entropy = os.urandom(16 * len(payloads)).hex()
