@@ -266,6 +266,37 @@ async def test_keys_repeated_in_later_batches_are_quarantined_and_the_run_forget
         assert await session.scalar(select(func.count()).select_from(keys)) == 0  # forgotten when the run ended
 
 
+async def test_a_sources_first_load_finds_keys_repeated_across_batches_too(runtime: Runtime, jumin) -> None:
+    a, c, d, e = (jumin.row(f"00000000{n}1") for n in (1, 3, 4, 5))
+    rows = [
+        a,  # batch 1
+        jumin.row("0000000021", 続柄="長男"),  # B: quarantined, key readable
+        c,
+        d,
+        jumin.row("0000000011", 続柄="長男"),  # batch 2: A again, quarantined (A stays row 1's)
+        a,  # row 1 again: duplicate_row (the first row with A was valid)
+        jumin.row("0000000021"),  # B, first quarantined: duplicate_key
+        e,
+        jumin.row("0000000021", 続柄="長男"),  # batch 3
+        jumin.row("0000000031", 氏名="山田　花"),  # C with other values: duplicate_key
+    ]
+    run = await deliver(runtime, jumin.bytes(rows))
+    assert run["counts"] == {"rows": 10, "added": 4, "changed": 0, "unchanged": 0, "removed": 0, "quarantined": 6}
+    async with client(runtime) as http:
+        page = (await http.get(f"/v1/load-runs/{run['id']}/quarantine", headers=headers(runtime))).json()
+    assert [(q["row"], q["reason_code"]) for q in page["items"]] == [
+        (2, "unknown_code"),
+        (5, "unknown_code"),
+        (6, "duplicate_row"),
+        (7, "duplicate_key"),
+        (9, "unknown_code"),
+        (10, "duplicate_key"),
+    ]
+    assert [(ev.change, ev.provenance.row) for ev in events(runtime)] == [(ADDED, r) for r in (1, 3, 4, 8)]
+    again = await deliver(runtime, jumin.bytes([a, c, e]), name="jumin_202605.csv")  # D left: removed
+    assert (again["counts"]["unchanged"], again["counts"]["removed"]) == (3, 1)
+
+
 async def test_unreadable_key_withholds_removals(runtime: Runtime, jumin) -> None:
     town = jumin.town(4)
     await deliver(runtime, jumin.bytes(town))

@@ -11,7 +11,17 @@ from mimamori.ingest.adapters.events import EventMapper, Provenance
 from mimamori.ingest.adapters.layouts import load_layouts
 from mimamori.ingest.domain.delivery import DeliveredFile, LoadRun, RunStatus
 from mimamori.ingest.domain.layout import Layout
-from mimamori.ingest.domain.records import ROW, Change, LoadCounts, Previous, SourceRecord, classify, record_key
+from mimamori.ingest.domain.records import (
+    DIGEST,
+    RECORD_KEY,
+    ROW,
+    Change,
+    LoadCounts,
+    Previous,
+    SourceRecord,
+    classify,
+    record_key,
+)
 from mimamori.ingest.service_layer.handlers import Preparation
 
 MUNICIPALITY = "143669"
@@ -86,10 +96,10 @@ def test_batch_quarantines_duplicates_and_remembers_every_key_it_saw(layout: Lay
     preparation = Preparation(iter(rows), layout=layout, run=a_run(), municipality=MUNICIPALITY)
     batch = preparation.take(10)
     assert [r[ROW] for r in batch.records] == [1, 4]
-    assert [(p["row"], p["column"], p["reason_code"]) for p in batch.problems] == [
-        (2, "宛名番号", "duplicate_key"),
-        (3, "続柄", "unknown_code"),
-    ]
+    assert [(p["row"], p["column"], p["reason_code"]) for p in batch.problems] == [(3, "続柄", "unknown_code")]
+    # row 2 repeats row 1's key: same row or another is decided against the file's first row with it (applying)
+    assert [(row, key) for row, key, _ in batch.repeats] == [(2, batch.records[0][RECORD_KEY])]
+    assert batch.repeats[0][2] != batch.records[0][DIGEST]
     assert (batch.rows, batch.quarantined) == (4, 2)
     # the keys met go to the database with the batch: a later batch's row with one of them is a duplicate too
     assert list(batch.met) == [key(n) for n in ("0000000018", "0000000026", "0000000034")]

@@ -44,7 +44,7 @@ async def driver_connection(session: AsyncSession) -> Any | None:
         return None
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
+    driver: Any = raw.driver_connection
     if not driver.is_in_transaction():
         # SQLAlchemy's asyncpg adapter sends BEGIN with its first statement: a COPY before it would autocommit.
         await session.execute(text("SELECT 1"))
@@ -475,9 +475,9 @@ class DeliveryKeyRepository:
         driver = await driver_connection(self._session)
         if driver is None:
             earlier = await self._earlier_sqlite(run_id, list(keys))
-            new = [{"run_id": run_id, "record_key": k, "digest": d} for k, d in keys.items() if k not in earlier]
-            if new:
-                await self._session.execute(insert(self._t), new)
+            rows = [{"run_id": run_id, "record_key": k, "digest": d} for k, d in keys.items() if k not in earlier]
+            if rows:
+                await self._session.execute(insert(self._t), rows)
             return earlier
         add = (
             "INSERT INTO delivery_keys (run_id, record_key, digest)"
@@ -490,17 +490,26 @@ class DeliveryKeyRepository:
             return {}
         except asyncpg.UniqueViolationError:
             pass
+        earlier = await self.among(run_id, list(keys))
+        new = [k for k in keys if k not in earlier]
+        await driver.execute(add, run_id, new, [keys[k] for k in new])
+        return earlier
+
+    async def among(self, run_id: str, record_keys: Sequence[str]) -> dict[str, str]:
+        """Which of these keys the run has met, with the digest recorded for each."""
+        if not record_keys:
+            return {}
+        driver = await driver_connection(self._session)
+        if driver is None:
+            return await self._earlier_sqlite(run_id, list(record_keys))
         # One index probe per key (LATERAL ... OFFSET 0 keeps it so whatever the table's statistics say).
         rows = await driver.fetch(
             "SELECT k.key, d.digest FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL"
             " (SELECT digest FROM delivery_keys WHERE run_id = $1 AND record_key = k.key OFFSET 0) AS d",
             run_id,
-            list(keys),
+            list(record_keys),
         )
-        earlier = {r[0]: r[1] for r in rows}
-        new = [k for k in keys if k not in earlier]
-        await driver.execute(add, run_id, new, [keys[k] for k in new])
-        return earlier
+        return {r[0]: r[1] for r in rows}
 
     async def _earlier_sqlite(self, run_id: str, keys: list[str]) -> dict[str, str]:
         t = self._t

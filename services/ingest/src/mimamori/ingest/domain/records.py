@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from hashlib import sha1, sha256
+from typing import Final
 
 from mimamori.ingest.domain.layout import Layout
 
@@ -36,7 +37,12 @@ class Previous:
 
 # A record as the hot loop of a load carries it: a plain tuple (a million of them per file), fields by position.
 Record = tuple[int, Sequence[str], str, str, str, str]
-ROW, VALUES, NATURAL_KEY, RECORD_KEY, DOCUMENT, DIGEST = range(6)
+ROW: Final = 0
+VALUES: Final = 1
+NATURAL_KEY: Final = 2
+RECORD_KEY: Final = 3
+DOCUMENT: Final = 4
+DIGEST: Final = 5
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,6 +262,10 @@ class PreparedBatch:
     records: list[Record] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
     met: dict[str, str] = field(default_factory=dict)
+    # valid rows whose key an earlier row of the batch had: (row, record key, digest); whether each is the same row
+    # again or another row with that key is decided against the file's first row with the key, maybe in an
+    # earlier batch (known when the batch is applied)
+    repeats: list[tuple[int, str, str]] = field(default_factory=list)
     rows: int = 0
     quarantined: int = 0
 
@@ -328,15 +332,16 @@ class Preparation:
             issues = check_row(layout, values)
             if not issues:
                 record = make(row, values, self._natural(values))
-                first = met.get(record[RECORD_KEY])
-                if first is None:
+                if record[RECORD_KEY] not in met:
                     met[record[RECORD_KEY]] = record[DIGEST]
                     records.append(record)
-                    if batch.rows >= size:
-                        break
-                    continue
-                issues = [duplicate(layout, same_row=first == record[DIGEST])]
-            elif key_is_usable(layout, issues):
+                else:
+                    batch.repeats.append((row, record[RECORD_KEY], record[DIGEST]))
+                    batch.quarantined += 1
+                if batch.rows >= size:
+                    break
+                continue
+            if key_is_usable(layout, issues):
                 key = record_key(municipality=self._municipality, source=layout.source, natural=self._natural(values))
                 met.setdefault(key, "")
             else:
@@ -449,8 +454,8 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
     async with loading.uow() as uow:
         if total == 0 and layout.snapshot == "full" and await uow.records.any_present(layout.source):
             raise delivery.no_rows(file.name)
-        # A source without any record yet (its first load): every record is new, no state to look up per batch.
-        fresh = not await uow.records.any_of_source(layout.source)
+        # A source without any record yet (its first load): every record is new (see FirstLoad).
+        first_load = None if await uow.records.any_of_source(layout.source) else FirstLoad()
         await uow.runs.update(run.id, total_rows=total)
         await uow.commit()
 
@@ -485,7 +490,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
                 total=total,
                 withheld=preparation.keyless,
                 scope=scope,
-                fresh=fresh,
+                first_load=first_load,
                 loading=loading,
             )
             counts.merge(committed)
@@ -501,7 +506,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
             await uow.commit()
     snapshot = layout.snapshot in ("full", "month")
     withheld = snapshot and preparation.keyless
-    if snapshot and not withheld:
+    if snapshot and not withheld and first_load is None:
         await _remove_absent(
             run=run,
             layout=layout,
@@ -556,16 +561,24 @@ async def _apply(
     total: int,
     withheld: bool,
     scope: str,
-    fresh: bool,
+    first_load: FirstLoad | None,
     loading: Loading,
 ) -> LoadCounts:
     """One batch in one transaction: keys met, state, events (outbox), quarantine and the run's tally; its counts.
-    `fresh`: the source had no record when the load began, so no record of the batch has a previous state."""
+    `first_load`: the source had no record when the load began (see FirstLoad)."""
     now = utcnow()
     source, file_id, run_id = layout.source, run.file.id, run.id
     records, problems, quarantined = batch.records, batch.problems, batch.quarantined
     async with loading.uow() as uow:
-        earlier = await uow.delivery_keys.meet(run_id, batch.met)
+        if first_load is None:
+            earlier = await uow.delivery_keys.meet(run_id, batch.met)
+            previous = await uow.records.previous(source, [r[RECORD_KEY] for r in records])
+        else:
+            earlier = await _met_on_first_load(uow, batch, first_load=first_load, source=source, run_id=run_id)
+            previous = {}
+        for row, key, digest in batch.repeats:
+            first = earlier.get(key, batch.met[key])
+            problems.extend(quarantine_rows(run, row=row, issues=[duplicate(layout, same_row=first == digest)]))
         if earlier:
             # Keys an earlier batch of this file had: these rows are duplicates, quarantined like those of one batch.
             kept = []
@@ -579,7 +592,6 @@ async def _apply(
                 problems.extend(quarantine_rows(run, row=record[ROW], issues=[issue]))
             records = kept
         tally = LoadCounts(rows=batch.rows, quarantined=quarantined)
-        previous = {} if fresh else await uow.records.previous(source, [r[RECORD_KEY] for r in records])
         added: list[State] = []
         changed: list[State] = []
         payloads: list[tuple[bytes, str]] = []
@@ -613,6 +625,31 @@ async def _apply(
         await uow.runs.add_counts(run_id, tally.as_dict(), total=total, removals_withheld=withheld)
         await uow.commit()
     return tally
+
+
+@dataclass(slots=True)
+class FirstLoad:
+    """A load of a source that had no record when it began: every record is new, and a key is in the state only
+    if an earlier batch of this load added it. So the state itself tells the keys this load met, and only the keys
+    of quarantined rows go to `delivery_keys` (`held`: some did); nothing can be absent at the end."""
+
+    held: bool = False
+
+
+async def _met_on_first_load(
+    uow: IngestUnitOfWork, batch: PreparedBatch, *, first_load: FirstLoad, source: str, run_id: str
+) -> dict[str, str]:
+    """The keys the batch met first that an earlier batch met, with the digest of the row that had each then ('' for
+    a quarantined row); the keys of this batch's quarantined rows met for the first time are held for later batches."""
+    keys = list(batch.met)
+    earlier = {key: found.digest for key, found in (await uow.records.previous(source, keys)).items()}
+    if first_load.held:
+        earlier |= await uow.delivery_keys.among(run_id, [k for k in keys if k not in earlier])
+    held = {key: "" for key, digest in batch.met.items() if not digest and key not in earlier}
+    if held:
+        await uow.delivery_keys.meet(run_id, held)
+        first_load.held = True
+    return earlier
 
 
 async def _remove_absent(
