@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import gc
 import json
 import os
 import resource
@@ -189,12 +188,7 @@ async def main(args: argparse.Namespace, *, path: Path, header: list[str], size:
                 run_id = (await load(module, file, name))["run_id"]
 
                 async def body() -> dict[str, Any]:
-                    if os.environ.get("BENCH_NO_GC"):
-                        gc.disable()
-                    if os.environ.get("BENCH_GC"):
-                        gc.set_threshold(*map(int, os.environ["BENCH_GC"].split(",")))
                     run = await handlers.load_delivery(run_id, loading=module.loading)
-                    gc.enable()
                     return {"status": run.status.value, **run.counts}
 
                 return await measure(name, body, plain_url=plain, rows=rows_of(file))
