@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,7 @@ from mimamori.ingest.domain.layout import Layout
 from mimamori.ingest.domain.records import (
     DIGEST,
     RECORD_KEY,
+    RECORD_KEY_NAMESPACE,
     ROW,
     Change,
     LoadCounts,
@@ -23,6 +25,7 @@ from mimamori.ingest.domain.records import (
     record_key,
 )
 from mimamori.ingest.service_layer.handlers import Preparation
+from mimamori.ingest.service_layer.unit_of_work import time_ordered_prefix
 
 MUNICIPALITY = "143669"
 
@@ -170,3 +173,19 @@ def test_event_keeps_values_as_given_beside_parsed_dates(layout: Layout, jumin) 
     )
     assert removed.change == person_record_pb2.RECORD_CHANGE_REMOVED
     assert removed.dv_support is True and removed.provenance.row == 0
+
+
+def test_record_key_is_the_uuid5_of_municipality_source_and_key() -> None:
+    # consumers key their state by it: the fast computation must stay the RFC 4122 UUIDv5 it always was
+    for natural in ("0000000018", "髙﨑|2024-04-01", "a#2", ""):
+        expected = uuid.uuid5(RECORD_KEY_NAMESPACE, f"{MUNICIPALITY}/jumin/{natural}")
+        assert record_key(municipality=MUNICIPALITY, source="jumin", natural=natural) == str(expected)
+
+
+def test_event_ids_of_a_batch_are_version_7_uuids_in_order() -> None:
+    moment = datetime.now(UTC)
+    first, second = time_ordered_prefix(moment), time_ordered_prefix(moment)
+    assert first != second  # random bits per batch
+    ids = [uuid.UUID(first + f"{n:08x}") for n in (1, 2, 10, 5000)]
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert ids == sorted(ids) and int.from_bytes(ids[0].bytes[:6]) == int(moment.timestamp() * 1000)
