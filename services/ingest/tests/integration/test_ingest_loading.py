@@ -228,6 +228,75 @@ async def test_structurally_broken_file_changes_nothing(runtime: Runtime, jumin)
     assert quarantine["total"] == 0
 
 
+async def test_keys_repeated_in_later_batches_are_quarantined_and_the_run_forgets_its_keys(
+    runtime: Runtime, jumin
+) -> None:
+    town = jumin.town(6)
+    await deliver(runtime, jumin.bytes(town))  # the state holds 1…6: the second file is diffed against it
+    rows = [
+        town[0],  # batch 1 (batches of 4 rows)
+        jumin.row("0000000002", 続柄="長男"),  # quarantined, but its key is readable
+        town[2],
+        town[3],
+        town[4],  # batch 2
+        town[0],  # the same row as row 1: duplicate_row
+        jumin.row("0000000001", 氏名="山田　花"),  # another row with row 1's key: duplicate_key
+        jumin.row("0000000888"),
+        jumin.row("0000000002"),  # batch 3: row 2's key (quarantined there): duplicate_key
+        jumin.row("0000000888", 氏名="山田　花"),  # the same batch's key again: duplicate_key
+    ]
+    run = await deliver(runtime, jumin.bytes(rows))
+    assert run["counts"] == {"rows": 10, "added": 1, "changed": 0, "unchanged": 4, "removed": 1, "quarantined": 5}
+    async with client(runtime) as http:
+        page = (await http.get(f"/v1/load-runs/{run['id']}/quarantine", headers=headers(runtime))).json()
+    assert [(q["row"], q["reason_code"]) for q in page["items"]] == [
+        (2, "unknown_code"),
+        (6, "duplicate_row"),
+        (7, "duplicate_key"),
+        (9, "duplicate_key"),
+        (10, "duplicate_key"),
+    ]
+    later = events(runtime)[6:]
+    # 0000000002 was in the delivery (quarantined): not removed; 0000000006 was not: removed
+    assert sorted((e.change, e.atena_no) for e in later) == [(ADDED, "0000000888"), (REMOVED, "0000000006")]
+    module = ingest(runtime)
+    assert module.sessions is not None
+    async with module.sessions() as session:
+        keys = module.tables["delivery_keys"]
+        assert await session.scalar(select(func.count()).select_from(keys)) == 0  # forgotten when the run ended
+
+
+async def test_a_sources_first_load_finds_keys_repeated_across_batches_too(runtime: Runtime, jumin) -> None:
+    a, c, d, e = (jumin.row(f"00000000{n}1") for n in (1, 3, 4, 5))
+    rows = [
+        a,  # batch 1
+        jumin.row("0000000021", 続柄="長男"),  # B: quarantined, key readable
+        c,
+        d,
+        jumin.row("0000000011", 続柄="長男"),  # batch 2: A again, quarantined (A stays row 1's)
+        a,  # row 1 again: duplicate_row (the first row with A was valid)
+        jumin.row("0000000021"),  # B, first quarantined: duplicate_key
+        e,
+        jumin.row("0000000021", 続柄="長男"),  # batch 3
+        jumin.row("0000000031", 氏名="山田　花"),  # C with other values: duplicate_key
+    ]
+    run = await deliver(runtime, jumin.bytes(rows))
+    assert run["counts"] == {"rows": 10, "added": 4, "changed": 0, "unchanged": 0, "removed": 0, "quarantined": 6}
+    async with client(runtime) as http:
+        page = (await http.get(f"/v1/load-runs/{run['id']}/quarantine", headers=headers(runtime))).json()
+    assert [(q["row"], q["reason_code"]) for q in page["items"]] == [
+        (2, "unknown_code"),
+        (5, "unknown_code"),
+        (6, "duplicate_row"),
+        (7, "duplicate_key"),
+        (9, "unknown_code"),
+        (10, "duplicate_key"),
+    ]
+    assert [(ev.change, ev.provenance.row) for ev in events(runtime)] == [(ADDED, r) for r in (1, 3, 4, 8)]
+    again = await deliver(runtime, jumin.bytes([a, c, e]), name="jumin_202605.csv")  # D left: removed
+    assert (again["counts"]["unchanged"], again["counts"]["removed"]) == (3, 1)
+
+
 async def test_unreadable_key_withholds_removals(runtime: Runtime, jumin) -> None:
     town = jumin.town(4)
     await deliver(runtime, jumin.bytes(town))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -11,8 +12,20 @@ from mimamori.ingest.adapters.events import EventMapper, Provenance
 from mimamori.ingest.adapters.layouts import load_layouts
 from mimamori.ingest.domain.delivery import DeliveredFile, LoadRun, RunStatus
 from mimamori.ingest.domain.layout import Layout
-from mimamori.ingest.domain.records import Change, LoadCounts, Previous, SourceRecord, classify, record_key
+from mimamori.ingest.domain.records import (
+    DIGEST,
+    RECORD_KEY,
+    RECORD_KEY_NAMESPACE,
+    ROW,
+    Change,
+    LoadCounts,
+    Previous,
+    SourceRecord,
+    classify,
+    record_key,
+)
 from mimamori.ingest.service_layer.handlers import Preparation
+from mimamori.ingest.service_layer.unit_of_work import time_ordered_prefix
 
 MUNICIPALITY = "143669"
 
@@ -24,6 +37,10 @@ def layout() -> Layout:
 
 def record(layout: Layout, values: list[str], row: int = 1) -> SourceRecord:
     return SourceRecord.of(layout, municipality=MUNICIPALITY, row=row, values=values)
+
+
+def key(natural: str) -> str:
+    return record_key(municipality=MUNICIPALITY, source="jumin", natural=natural)
 
 
 def a_run() -> LoadRun:
@@ -81,13 +98,15 @@ def test_batch_quarantines_duplicates_and_remembers_every_key_it_saw(layout: Lay
     ]
     preparation = Preparation(iter(rows), layout=layout, run=a_run(), municipality=MUNICIPALITY)
     batch = preparation.take(10)
-    assert [r.row for r in batch.records] == [1, 4]
-    assert [(p["row"], p["column"], p["reason_code"]) for p in batch.problems] == [
-        (2, "宛名番号", "duplicate_key"),
-        (3, "続柄", "unknown_code"),
-    ]
+    assert [r[ROW] for r in batch.records] == [1, 4]
+    assert [(p["row"], p["column"], p["reason_code"]) for p in batch.problems] == [(3, "続柄", "unknown_code")]
+    # row 2 repeats row 1's key: same row or another is decided against the file's first row with it (applying)
+    assert [(row, key) for row, key, _ in batch.repeats] == [(2, batch.records[0][RECORD_KEY])]
+    assert batch.repeats[0][2] != batch.records[0][DIGEST]
     assert (batch.rows, batch.quarantined) == (4, 2)
-    assert set(preparation.seen) == {"0000000018", "0000000026", "0000000034"}
+    # the keys met go to the database with the batch: a later batch's row with one of them is a duplicate too
+    assert list(batch.met) == [key(n) for n in ("0000000018", "0000000026", "0000000034")]
+    assert batch.met[key("0000000026")] == ""  # quarantined: a later valid row with its key is a duplicate_key
     assert not preparation.keyless
     assert all(p["run_id"] == "r1" and p["file_id"] == "f1" for p in batch.problems)
 
@@ -154,3 +173,19 @@ def test_event_keeps_values_as_given_beside_parsed_dates(layout: Layout, jumin) 
     )
     assert removed.change == person_record_pb2.RECORD_CHANGE_REMOVED
     assert removed.dv_support is True and removed.provenance.row == 0
+
+
+def test_record_key_is_the_uuid5_of_municipality_source_and_key() -> None:
+    # consumers key their state by it: the fast computation must stay the RFC 4122 UUIDv5 it always was
+    for natural in ("0000000018", "髙﨑|2024-04-01", "a#2", ""):
+        expected = uuid.uuid5(RECORD_KEY_NAMESPACE, f"{MUNICIPALITY}/jumin/{natural}")
+        assert record_key(municipality=MUNICIPALITY, source="jumin", natural=natural) == str(expected)
+
+
+def test_event_ids_of_a_batch_are_version_7_uuids_in_order() -> None:
+    moment = datetime.now(UTC)
+    first, second = time_ordered_prefix(moment), time_ordered_prefix(moment)
+    assert first != second  # random bits per batch
+    ids = [uuid.UUID(first + f"{n:08x}") for n in (1, 2, 10, 5000)]
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert ids == sorted(ids) and int.from_bytes(ids[0].bytes[:6]) == int(moment.timestamp() * 1000)

@@ -18,7 +18,7 @@ class IngestSettings(BaseSettings):
     files_dir: Path | None = Field(
         default=None, description="where delivered bytes are kept; default <data_dir>/ingest/files"
     )
-    batch_size: int = Field(default=1000, ge=1, le=10000, description="rows per transaction while loading")
+    batch_size: int = Field(default=5000, ge=1, le=20000, description="rows per transaction while loading")
     seed_demo: bool = Field(
         default=True, description="embedded mode only: load a synthetic town's jumin when no load has run yet"
     )

@@ -8,6 +8,7 @@ that names the file and row, never a value."""
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -16,6 +17,7 @@ from mimamori.ingest.domain import delivery
 from mimamori.ingest.domain.layout import Layout
 
 LINE_ENDS = {"crlf": b"\r\n", "lf": b"\n"}
+CHUNK = 1 << 20  # bytes read at once; a chunk is cut after its last line end
 
 
 @dataclass(slots=True)
@@ -24,23 +26,64 @@ class _Position:
     ending: bytes = b""  # line end of the last physical line read
 
 
-def _decoded_lines(stream: BinaryIO, *, encoding: str, file_name: str, position: _Position) -> Iterator[str]:
-    first_encoding = encoding
+def _decoded_lines(
+    stream: BinaryIO, *, encoding: str, line_end: bytes, file_name: str, position: _Position
+) -> Iterator[str]:
+    """The file's physical lines, decoded. Fast path: a chunk of whole lines is decoded and split at once when
+    every line of it ends as the layout says and LF is its only line break; any other chunk is read line by
+    line (the exact checks and the row of an undecodable line come from there)."""
     rest_encoding = "utf-8" if encoding == "utf-8-sig" else encoding
-    current = first_encoding
-    for raw in stream:
-        if raw.endswith(b"\r\n"):
-            position.ending = b"\r\n"
-        elif raw.endswith(b"\n"):
-            position.ending = b"\n"
-        else:
-            position.ending = b""
-        try:
-            text = raw.decode(current)
-        except UnicodeDecodeError:
-            raise delivery.undecodable(file_name, encoding=encoding, row=position.records) from None
-        current = rest_encoding
-        yield text
+    current = encoding
+    pending = b""
+    while True:
+        data = stream.read(CHUNK)
+        if not data:
+            break
+        data = pending + data if pending else data
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            pending = data
+            continue
+        chunk, pending = data[:cut], data[cut:]
+        lines = _split(chunk, encoding=current, line_end=line_end)
+        if lines is not None:
+            position.ending = line_end
+            current = rest_encoding
+            yield from lines
+            continue
+        for raw in io.BytesIO(chunk):
+            yield _decoded(raw, encoding=current, reported=encoding, file_name=file_name, position=position)
+            current = rest_encoding
+    if pending:
+        yield _decoded(pending, encoding=current, reported=encoding, file_name=file_name, position=position)
+
+
+def _split(chunk: bytes, *, encoding: str, line_end: bytes) -> list[str] | None:
+    """The lines of a chunk that takes the fast path, else None."""
+    lines_count = chunk.count(b"\n")
+    crlf_count = chunk.count(b"\r\n")
+    if crlf_count != (lines_count if line_end == b"\r\n" else 0):
+        return None
+    try:
+        text = chunk.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    lines = text.splitlines(keepends=True)
+    # splitlines also breaks at CR, VT, FF, U+2028 …; the line-by-line reader breaks at LF only.
+    return lines if len(lines) == lines_count else None
+
+
+def _decoded(raw: bytes, *, encoding: str, reported: str, file_name: str, position: _Position) -> str:
+    if raw.endswith(b"\r\n"):
+        position.ending = b"\r\n"
+    elif raw.endswith(b"\n"):
+        position.ending = b"\n"
+    else:
+        position.ending = b""
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        raise delivery.undecodable(file_name, encoding=reported, row=position.records) from None
 
 
 class CsvRows:
@@ -59,7 +102,9 @@ class CsvRows:
         line_end = LINE_ENDS[layout.line_end]
         with self._opener() as stream:
             position = _Position()
-            lines = _decoded_lines(stream, encoding=layout.encoding, file_name=name, position=position)
+            lines = _decoded_lines(
+                stream, encoding=layout.encoding, line_end=line_end, file_name=name, position=position
+            )
             reader = csv.reader(lines, strict=True)
             try:
                 header = next(reader)

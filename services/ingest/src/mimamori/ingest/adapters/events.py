@@ -71,6 +71,7 @@ class EventMapper:
             mark = column.type.true if isinstance(column.type, Flag) else ""
             plan.append((index, column.field, kind, mark))
         self._plan = tuple(plan)
+        self._example = message_type()
         self._refs: dict[Provenance, SourceRef] = {}
         change_enum = fields["change"].enum_type
         self._changes = {
@@ -108,6 +109,25 @@ class EventMapper:
         if change is not None:
             self.set_change(message, change)
         return message
+
+    @property
+    def example(self) -> Message:
+        """An empty message of the layout's event (its topic and type name the outbox rows)."""
+        return self._example
+
+    def payload(
+        self,
+        *,
+        values: Sequence[str],
+        record_key: str,
+        provenance: Provenance,
+        row: int,
+        change: Change,
+    ) -> bytes:
+        """The serialized event of one record (what `event` builds)."""
+        return self.event(
+            values=values, record_key=record_key, provenance=provenance, row=row, change=change
+        ).SerializeToString()
 
     def set_change(self, message: Message, change: Change) -> None:
         """Mark an event ADDED, CHANGED or REMOVED."""
@@ -206,6 +226,7 @@ class SourceRecordMapper:
         self._fills = tuple(fills)
         self._empties = tuple(empties)
         self._free = layout.free_text_positions
+        self._example = SourceRecordReceived()
         self._refs: dict[Provenance, SourceRef] = {}
         self._changes = {
             c: SourceRecordReceived.DESCRIPTOR.fields_by_name["change"]
@@ -274,6 +295,25 @@ class SourceRecordMapper:
         if change is not None:
             self.set_change(message, change)
         return message
+
+    @property
+    def example(self) -> Message:
+        """An empty message of the layout's event (its topic and type name the outbox rows)."""
+        return self._example
+
+    def payload(
+        self,
+        *,
+        values: Sequence[str],
+        record_key: str,
+        provenance: Provenance,
+        row: int,
+        change: Change,
+    ) -> bytes:
+        """The serialized event of one record (what `event` builds)."""
+        return self.event(
+            values=values, record_key=record_key, provenance=provenance, row=row, change=change
+        ).SerializeToString()
 
     def set_change(self, message: Message, change: Change) -> None:
         """Mark an event ADDED, CHANGED or REMOVED."""

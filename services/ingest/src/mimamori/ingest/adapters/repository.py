@@ -1,11 +1,14 @@
-"""Repositories of ingest over SQLAlchemy Core. Bulk paths take lists of dicts (one executemany per batch)."""
+"""Repositories of ingest over SQLAlchemy Core. The bulk paths of a load take tuples; on PostgreSQL each is one
+statement over column arrays (`unnest`) on the asyncpg connection, inside the session's transaction; on SQLite an
+executemany."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     ColumnElement,
     String,
@@ -19,6 +22,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -28,7 +32,23 @@ from mimamori.ingest.domain.delivery import DeliveredFile, LoadRun, RunStatus
 from mimamori.ingest.domain.records import Previous
 
 COUNT_COLUMNS = ("rows", "added", "changed", "unchanged", "removed", "quarantined")
+# A record's new state as a load writes it: (record_key, natural_key, digest, document, row).
+State = tuple[str, str, str, str, int]
 PROGRESS_BEFORE_END = 0.99  # 1.0 only once the run has ended
+SQLITE_IN_LIMIT = 900  # parameters per IN list on SQLite (older builds allow 999 in a statement)
+
+
+async def driver_connection(session: AsyncSession) -> Any | None:
+    """The asyncpg connection under the session, inside its transaction (PostgreSQL); None on SQLite."""
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return None
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    if not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter sends BEGIN with its first statement: a COPY before it would autocommit.
+        await session.execute(text("SELECT 1"))
+    return driver
 
 
 def _file(row: Any, prefix: str = "") -> DeliveredFile:
@@ -244,9 +264,10 @@ class QuarantineRepository:
 class SourceRecordRepository:
     """The accepted state of every source record: digest and values, to compare the next delivery with."""
 
-    def __init__(self, session: AsyncSession, table: Table) -> None:
+    def __init__(self, session: AsyncSession, table: Table, delivery_keys: Table) -> None:
         self._session = session
         self._t = table
+        self._keys = delivery_keys
 
     def _among(self, keys: list[str]) -> ColumnElement[bool]:
         column = self._t.c.record_key
@@ -261,51 +282,124 @@ class SourceRecordRepository:
         keys = list(record_keys)
         if not keys:
             return {}
-        rows = await self._session.execute(
+        driver = await driver_connection(self._session)
+        if driver is not None:
+            # One index probe per key (LATERAL ... OFFSET 0), whatever the statistics say (right after a first
+            # load they may be missing, and a scan of the whole source per batch would make a load quadratic).
+            rows = await driver.fetch(
+                "SELECT k.key, s.digest, s.removed FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL"
+                " (SELECT digest, removed FROM source_records WHERE source = $1 AND record_key = k.key OFFSET 0) AS s",
+                source,
+                keys,
+            )
+            return {r[0]: Previous(digest=r[1], removed=r[2]) for r in rows}
+        result = await self._session.execute(
             select(t.c.record_key, t.c.digest, t.c.removed).where(t.c.source == source, self._among(keys))
         )
-        return {r.record_key: Previous(digest=r.digest, removed=r.removed) for r in rows}
+        return {r.record_key: Previous(digest=r.digest, removed=r.removed) for r in result}
 
-    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """New records (executemany)."""
-        if rows:
-            await self._session.execute(insert(self._t), list(rows))
+    async def analyze(self) -> None:
+        """After a bulk write: fresh planner statistics (PostgreSQL), so that the next queries by key use the key."""
+        if await driver_connection(self._session) is not None:
+            await self._session.execute(text("ANALYZE source_records"))
 
-    async def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Changed (or re-added) records (executemany keyed by b_source, b_record_key)."""
-        if not rows:
+    async def any_of_source(self, source: str) -> bool:
+        """Whether the source has any record at all (removed ones included): if not, every record is new."""
+        t = self._t
+        found = await self._session.execute(select(t.c.record_key).where(t.c.source == source).limit(1))
+        return found.first() is not None
+
+    async def write(
+        self,
+        source: str,
+        *,
+        added: Sequence[State],
+        changed: Sequence[State],
+        file_id: str,
+        run_id: str,
+        scope: str,
+        at: datetime,
+    ) -> None:
+        """New records are inserted, changed (or re-added) ones updated: one COPY and one UPDATE on PostgreSQL."""
+        driver = await driver_connection(self._session)
+        if driver is not None:
+            # Column arrays, not rows: the constants travel once and Python builds no tuple per record.
+            if added:
+                await driver.execute(
+                    'INSERT INTO source_records (source, record_key, natural_key, digest, document, "row", removed,'
+                    " file_id, run_id, updated_at, scope)"
+                    " SELECT $1, u.record_key, u.natural_key, u.digest, u.document, u.row, false, $2, $3, $4, $5"
+                    " FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::int[])"
+                    " AS u(record_key, natural_key, digest, document, row)",
+                    source,
+                    file_id,
+                    run_id,
+                    at,
+                    scope,
+                    *map(list, zip(*added, strict=True)),
+                )
+            if changed:
+                await driver.execute(
+                    "UPDATE source_records AS s SET natural_key = u.natural_key, digest = u.digest,"
+                    ' document = u.document, removed = false, file_id = $2, run_id = $3, "row" = u.row,'
+                    " scope = $4, updated_at = $5"
+                    " FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::int[])"
+                    " AS u(record_key, natural_key, digest, document, row)"
+                    " WHERE s.source = $1 AND s.record_key = u.record_key",
+                    source,
+                    file_id,
+                    run_id,
+                    scope,
+                    at,
+                    *map(list, zip(*changed, strict=True)),
+                )
             return
-        t = self._t
-        statement = (
-            update(t)
-            .where(and_(t.c.source == bindparam("b_source"), t.c.record_key == bindparam("b_record_key")))
-            .values(
-                natural_key=bindparam("natural_key"),
-                digest=bindparam("digest"),
-                document=bindparam("document"),
-                removed=bindparam("removed"),
-                file_id=bindparam("file_id"),
-                run_id=bindparam("run_id"),
-                row=bindparam("row"),
-                scope=bindparam("scope"),
-                updated_at=bindparam("updated_at"),
+        common = {"removed": False, "file_id": file_id, "run_id": run_id, "scope": scope, "updated_at": at}
+        if added:
+            await self._session.execute(
+                insert(self._t),
+                [
+                    {"source": source, "record_key": k, "natural_key": n, "digest": d, "document": doc, "row": r}
+                    | common
+                    for k, n, d, doc, r in added
+                ],
             )
-        )
-        await self._session.execute(statement, list(rows))
+        if changed:
+            t = self._t
+            statement = (
+                update(t)
+                .where(and_(t.c.source == bindparam("b_source"), t.c.record_key == bindparam("b_record_key")))
+                .values(
+                    natural_key=bindparam("natural_key"),
+                    digest=bindparam("digest"),
+                    document=bindparam("document"),
+                    removed=bindparam("removed"),
+                    file_id=bindparam("file_id"),
+                    run_id=bindparam("run_id"),
+                    row=bindparam("row"),
+                    scope=bindparam("scope"),
+                    updated_at=bindparam("updated_at"),
+                )
+            )
+            await self._session.execute(
+                statement,
+                [
+                    {"b_source": source, "b_record_key": k, "natural_key": n, "digest": d, "document": doc, "row": r}
+                    | common
+                    for k, n, d, doc, r in changed
+                ],
+            )
 
-    async def present_after(
-        self, source: str, *, after: str, limit: int, scope: str | None = None
-    ) -> list[tuple[str, str]]:
-        """(record key, natural key) of records not removed, in key order after `after` (keyset paging); with
-        `scope`, only the records of that delivery month."""
-        t = self._t
-        where = [t.c.source == source, t.c.removed == false(), t.c.record_key > after]
+    async def absent(self, source: str, *, run_id: str, after: str, limit: int, scope: str | None = None) -> list[str]:
+        """Record keys of records not removed that run `run_id` did not meet, in key order after `after` (keyset
+        paging; one anti-join in the database); with `scope`, only the records of that delivery month."""
+        t, d = self._t, self._keys
+        met = select(d.c.record_key).where(d.c.run_id == run_id, d.c.record_key == t.c.record_key).exists()
+        where = [t.c.source == source, t.c.removed == false(), t.c.record_key > after, ~met]
         if scope is not None:
             where.append(t.c.scope == scope)
-        rows = await self._session.execute(
-            select(t.c.record_key, t.c.natural_key).where(*where).order_by(t.c.record_key).limit(limit)
-        )
-        return [(r.record_key, r.natural_key) for r in rows]
+        rows = await self._session.execute(select(t.c.record_key).where(*where).order_by(t.c.record_key).limit(limit))
+        return [r.record_key for r in rows]
 
     async def any_present(self, source: str) -> bool:
         """Whether the source has a record not removed."""
@@ -327,10 +421,20 @@ class SourceRecordRepository:
         keys = list(record_keys)
         if not keys:
             return {}
-        rows = await self._session.execute(
+        driver = await driver_connection(self._session)
+        if driver is not None:
+            rows = await driver.fetch(
+                "SELECT k.key, s.natural_key, s.document FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL"
+                " (SELECT natural_key, document FROM source_records WHERE source = $1 AND record_key = k.key"
+                " OFFSET 0) AS s",
+                source,
+                keys,
+            )
+            return {r[0]: (r[1], r[2]) for r in rows}
+        result = await self._session.execute(
             select(t.c.record_key, t.c.natural_key, t.c.document).where(t.c.source == source, self._among(keys))
         )
-        return {r.record_key: (r.natural_key, r.document) for r in rows}
+        return {r.record_key: (r.natural_key, r.document) for r in result}
 
     async def mark_removed(
         self, source: str, record_keys: Sequence[str], *, run_id: str, file_id: str, at: datetime
@@ -338,12 +442,90 @@ class SourceRecordRepository:
         """These records are absent from a full snapshot."""
         if not record_keys:
             return
+        driver = await driver_connection(self._session)
+        if driver is not None:
+            # One update by primary key per record (pipelined): its plan cannot turn into a scan of the source.
+            await driver.executemany(
+                'UPDATE source_records SET removed = true, run_id = $3, file_id = $4, "row" = 0, updated_at = $5'
+                " WHERE source = $1 AND record_key = $2",
+                [(source, key, run_id, file_id, at) for key in record_keys],
+            )
+            return
         t = self._t
         await self._session.execute(
             update(t)
             .where(t.c.source == source, t.c.record_key.in_(list(record_keys)))
             .values(removed=True, run_id=run_id, file_id=file_id, row=0, updated_at=at)
         )
+
+
+class DeliveryKeyRepository:
+    """The record keys a load run has met so far, with the digest of the row that had each first: the memory of a
+    load, kept in the database so that it does not grow with the file."""
+
+    def __init__(self, session: AsyncSession, table: Table) -> None:
+        self._session = session
+        self._t = table
+
+    async def meet(self, run_id: str, keys: Mapping[str, str]) -> dict[str, str]:
+        """Record the (record key → digest) a batch met first; return those the run had met in an earlier batch,
+        with the digest of the row that had each then ('' when it was quarantined). Those are not recorded again."""
+        if not keys:
+            return {}
+        driver = await driver_connection(self._session)
+        if driver is None:
+            earlier = await self._earlier_sqlite(run_id, list(keys))
+            rows = [{"run_id": run_id, "record_key": k, "digest": d} for k, d in keys.items() if k not in earlier]
+            if rows:
+                await self._session.execute(insert(self._t), rows)
+            return earlier
+        add = (
+            "INSERT INTO delivery_keys (run_id, record_key, digest)"
+            " SELECT $1, u.record_key, u.digest FROM unnest($2::text[], $3::text[]) AS u(record_key, digest)"
+        )
+        try:
+            # A key met twice in one file is rare: try the plain insert first, under a savepoint.
+            async with driver.transaction():
+                await driver.execute(add, run_id, list(keys), list(keys.values()))
+            return {}
+        except asyncpg.UniqueViolationError:
+            pass
+        earlier = await self.among(run_id, list(keys))
+        new = [k for k in keys if k not in earlier]
+        await driver.execute(add, run_id, new, [keys[k] for k in new])
+        return earlier
+
+    async def among(self, run_id: str, record_keys: Sequence[str]) -> dict[str, str]:
+        """Which of these keys the run has met, with the digest recorded for each."""
+        if not record_keys:
+            return {}
+        driver = await driver_connection(self._session)
+        if driver is None:
+            return await self._earlier_sqlite(run_id, list(record_keys))
+        # One index probe per key (LATERAL ... OFFSET 0 keeps it so whatever the table's statistics say).
+        rows = await driver.fetch(
+            "SELECT k.key, d.digest FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL"
+            " (SELECT digest FROM delivery_keys WHERE run_id = $1 AND record_key = k.key OFFSET 0) AS d",
+            run_id,
+            list(record_keys),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def _earlier_sqlite(self, run_id: str, keys: list[str]) -> dict[str, str]:
+        t = self._t
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), SQLITE_IN_LIMIT):
+            rows = await self._session.execute(
+                select(t.c.record_key, t.c.digest).where(
+                    t.c.run_id == run_id, t.c.record_key.in_(keys[start : start + SQLITE_IN_LIMIT])
+                )
+            )
+            found.update((r.record_key, r.digest) for r in rows)
+        return found
+
+    async def forget(self, run_id: str) -> None:
+        """The run has ended: its keys are no longer needed."""
+        await self._session.execute(delete(self._t).where(self._t.c.run_id == run_id))
 
 
 class FreeTextRepository:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 
 from mimamori.kit.db import BigKey
@@ -106,6 +107,17 @@ def free_text_columns() -> list[Any]:
     ]
 
 
+def delivery_key_columns() -> list[Any]:
+    """A record key one load run has met, with the digest of the row that had it first ('' for a quarantined row
+    whose key was readable): what a later row with that key is compared with, and what removals are checked
+    against. The run's rows are deleted when it ends (UNLOGGED on PostgreSQL: see migration 0003)."""
+    return [
+        Column("run_id", String(36), primary_key=True),
+        Column("record_key", String(36), primary_key=True),
+        Column("digest", String(64), nullable=False),
+    ]
+
+
 def define_tables(metadata: MetaData) -> dict[str, Table]:
     """The service's own tables."""
     files = Table(
@@ -120,10 +132,20 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         "source_records",
         metadata,
         *source_record_columns(),
-        Index("ix_source_records_scope", "source", "scope", "record_key"),
+        # month snapshots only: the records of other sources (scope '') do not pay for it
+        Index(
+            "ix_source_records_scope",
+            "source",
+            "scope",
+            "record_key",
+            postgresql_where=text("scope <> ''"),
+            sqlite_where=text("scope <> ''"),
+        ),
     )
     free_texts = Table("free_texts", metadata, *free_text_columns())
+    delivery_keys = Table("delivery_keys", metadata, *delivery_key_columns())
     return {
+        "delivery_keys": delivery_keys,
         "delivered_files": files,
         "load_runs": runs,
         "quarantine": quarantine,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from hashlib import sha1, sha256
+from typing import Final
 
 from mimamori.ingest.domain.layout import Layout
 
@@ -34,6 +35,16 @@ class Previous:
     removed: bool
 
 
+# A record as the hot loop of a load carries it: a plain tuple (a million of them per file), fields by position.
+Record = tuple[int, Sequence[str], str, str, str, str]
+ROW: Final = 0
+VALUES: Final = 1
+NATURAL_KEY: Final = 2
+RECORD_KEY: Final = 3
+DOCUMENT: Final = 4
+DIGEST: Final = 5
+
+
 @dataclass(frozen=True, slots=True)
 class SourceRecord:
     """One valid row: its values exactly as given, its identity within the source, and where it came from."""
@@ -52,36 +63,57 @@ class SourceRecord:
         """The record of a row that passed the layout's checks (`natural` overrides the key, e.g. numbered)."""
         if natural is None:
             natural = natural_key(layout, values)
-        if layout.free_text_positions:
-            # Free text is kept apart (its own table, served on request); the document that events are rebuilt
-            # from holds none, but the digest covers it, so a corrected note is a change.
-            kept = list(values)
-            texts = []
-            for i in layout.free_text_positions:
-                texts.append(kept[i])
-                kept[i] = ""
-            document = _DOCUMENT.encode(kept)
-            digested = document + "\x00" + _DOCUMENT.encode(texts)
-        else:
-            document = digested = _DOCUMENT.encode(list(values))
+        record = RecordMaker(layout, municipality=municipality)(row, values, natural)
         return cls(
             row=row,
             values=tuple(values),
             natural_key=natural,
-            record_key=record_key(municipality=municipality, source=layout.source, natural=natural),
-            document=document,
-            digest=hashlib.sha256(digested.encode()).hexdigest(),
+            record_key=record[RECORD_KEY],
+            document=record[DOCUMENT],
+            digest=record[DIGEST],
         )
 
     def free_texts(self, layout: Layout) -> dict[str, str]:
         """The record's non-empty free text by column name (概要, 主訴 …)."""
-        return {layout.columns[i].name: self.values[i] for i in layout.free_text_positions if self.values[i]}
+        return free_texts(layout, self.values)
+
+
+class RecordMaker:
+    """Makes the records of one layout and municipality as tuples (see `Record`): what SourceRecord.of computes,
+    with the per-file parts (the record-key prefix) worked out once."""
+
+    def __init__(self, layout: Layout, *, municipality: str) -> None:
+        self._free = layout.free_text_positions
+        self._keys = _KeyHasher(municipality=municipality, source=layout.source)
+        self._encode = _DOCUMENT.encode
+
+    def __call__(self, row: int, values: Sequence[str], natural: str) -> Record:
+        """The record of one valid row whose natural key is `natural`."""
+        if self._free:
+            # Free text is kept apart (its own table, served on request); the document that events are rebuilt
+            # from holds none, but the digest covers it, so a corrected note is a change.
+            kept = list(values)
+            texts = []
+            for i in self._free:
+                texts.append(kept[i])
+                kept[i] = ""
+            document = self._encode(kept)
+            digested = document + "\x00" + self._encode(texts)
+        else:
+            document = digested = self._encode(values if isinstance(values, list) else list(values))
+        return (row, values, natural, self._keys(natural), document, sha256(digested.encode()).hexdigest())
+
+
+def free_texts(layout: Layout, values: Sequence[str]) -> dict[str, str]:
+    """A row's non-empty free text by column name (概要, 主訴 …)."""
+    return {layout.columns[i].name: values[i] for i in layout.free_text_positions if values[i]}
 
 
 def natural_key(layout: Layout, values: Sequence[str]) -> str:
     """The key columns' values joined (for jumin: the 宛名番号); dates and numbers in their parsed form."""
     if not layout.key_parsed:
-        return "|".join(values[i] for i in layout.key_positions)
+        positions = layout.key_positions
+        return values[positions[0]] if len(positions) == 1 else "|".join(values[i] for i in positions)
     columns = layout.columns
     return "|".join(columns[i].type.parse(values[i]) or values[i] for i in layout.key_positions)
 
@@ -90,11 +122,26 @@ def record_key(*, municipality: str, source: str, natural: str) -> str:
     """Stable per (municipality, source, key) and opaque: it is the event key, so no 宛名番号 in clear.
 
     A UUIDv5 (RFC 4122) of `municipality/source/key`, computed without the uuid module's per-call objects."""
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{municipality}/{source}/{natural}".encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return _KeyHasher(municipality=municipality, source=source)(natural)
+
+
+class _KeyHasher:
+    """record_key for one (municipality, source): the SHA-1 of the namespace and prefix is taken once."""
+
+    def __init__(self, *, municipality: str, source: str) -> None:
+        self._prefix = sha1(_NAMESPACE_BYTES + f"{municipality}/{source}/".encode())
+
+    def __call__(self, natural: str) -> str:
+        hasher = self._prefix.copy()
+        hasher.update(natural.encode())
+        # version 5 in the high nibble of byte 6, the RFC 4122 variant in the top bits of byte 8
+        n = (int.from_bytes(hasher.digest()[:16]) & _UUID_CLEAR) | _UUID_SET
+        h = f"{n:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_UUID_CLEAR = ~((0xF0 << 72) | (0xC0 << 56)) & ((1 << 128) - 1)
+_UUID_SET = (0x50 << 72) | (0x80 << 56)
 
 
 def classify(previous: Previous | None, digest: str) -> Change:

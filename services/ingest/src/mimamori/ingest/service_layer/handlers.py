@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import uuid
@@ -23,13 +24,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from google.protobuf.message import Message
-
 from mimamori.events.audit.v1 import access_pb2
 from mimamori.ingest.adapters.csv_reader import CsvRows, check_structure
 from mimamori.ingest.adapters.events import Provenance, RecordMapper
 from mimamori.ingest.adapters.file_store import FileStore
 from mimamori.ingest.adapters.hooks import HookedRows
+from mimamori.ingest.adapters.repository import State
 from mimamori.ingest.adapters.xlsx_reader import XlsxRows
 from mimamori.ingest.domain import delivery
 from mimamori.ingest.domain.delivery import (
@@ -40,7 +40,22 @@ from mimamori.ingest.domain.delivery import (
     StructuralError,
 )
 from mimamori.ingest.domain.layout import Layout, RowIssue, check_row, key_is_usable, reason_text
-from mimamori.ingest.domain.records import Change, LoadCounts, SourceRecord, classify, natural_key
+from mimamori.ingest.domain.records import (
+    DIGEST,
+    DOCUMENT,
+    NATURAL_KEY,
+    RECORD_KEY,
+    ROW,
+    VALUES,
+    Change,
+    LoadCounts,
+    Record,
+    RecordMaker,
+    classify,
+    free_texts,
+    natural_key,
+    record_key,
+)
 from mimamori.ingest.service_layer.unit_of_work import IngestUnitOfWork
 from mimamori.kit.audit_trail import access_event, record_access
 from mimamori.kit.auth import AccessContext
@@ -48,8 +63,10 @@ from mimamori.kit.auth import AccessContext
 SERVICE = "ingest"
 PURPOSE = "system_operation"
 REMOVAL_PAGE = 5000
-PREPARE_SLICE = 100
-PREPARED_AHEAD = 4  # batches checked ahead of the one being written
+PREPARE_SLICE = 250  # rows checked between two yields to the event loop
+YOUNG_COLLECTION_THRESHOLD = 10_000  # allocations between collections of the youngest generation during a load
+ANALYZE_AFTER = 10_000  # records written by one load after which the state's statistics are refreshed
+PREPARED_AHEAD = 2  # batches checked ahead of the one being written
 
 log = logging.getLogger("mimamori.ingest")
 
@@ -68,7 +85,7 @@ class Loading:
     layouts: Mapping[str, Layout]
     mappers: Mapping[str, RecordMapper]
     municipality: str
-    batch_size: int = 1000
+    batch_size: int = 5000
 
 
 class RunNotFound(LookupError):
@@ -235,6 +252,7 @@ async def resume_runs(*, uow: IngestUnitOfWork) -> list[str]:
                 error_code="interrupted",
                 error_message="取込み処理が中断されました (サービス停止)。同じファイルを自動で再取込みします",
             )
+            await uow.delivery_keys.forget(run_id)
             await uow.runs.add(run_id=str(uuid.uuid4()), file_id=file_id, requested_by="ingest", created_at=now)
         queued = [run_id for run_id, _ in await uow.runs.with_status(RunStatus.QUEUED)]
         await uow.commit()
@@ -243,16 +261,46 @@ async def resume_runs(*, uow: IngestUnitOfWork) -> list[str]:
 
 @dataclass(slots=True)
 class PreparedBatch:
-    """Rows checked off the event loop: the valid records and the quarantine rows of the rest."""
+    """Rows checked off the event loop: the valid records (tuples, see `Record`), the quarantine rows of the rest,
+    and the record keys the batch met first (with the digest of the row that had each, '' when quarantined)."""
 
-    records: list[SourceRecord] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
+    met: dict[str, str] = field(default_factory=dict)
+    # valid rows whose key an earlier row of the batch had: (row, record key, digest); whether each is the same row
+    # again or another row with that key is decided against the file's first row with the key, maybe in an
+    # earlier batch (known when the batch is applied)
+    repeats: list[tuple[int, str, str]] = field(default_factory=list)
     rows: int = 0
     quarantined: int = 0
 
 
+def quarantine_rows(run: LoadRun, *, row: int, issues: Iterable[RowIssue]) -> Iterator[dict[str, Any]]:
+    """The quarantine rows of one row's problems: where and why, never the value."""
+    file = run.file
+    for issue in issues:
+        yield {
+            "run_id": run.id,
+            "file_id": file.id,
+            "row": row,
+            "column": issue.column,
+            "reason_code": issue.code,
+            "reason": reason_text(file_name=file.name, row=row, issue=issue),
+        }
+
+
+def duplicate(layout: Layout, *, same_row: bool) -> RowIssue:
+    """A row whose key an earlier row of the file had: the same row again, or another row with that key."""
+    return RowIssue(
+        column="・".join(layout.key),
+        code="duplicate_row" if same_row else "duplicate_key",
+        expected="「" + "・".join(layout.key) + "」",
+    )
+
+
 class Preparation:
-    """Checks rows batch by batch; remembers the keys seen, for duplicates and (full snapshots) removals."""
+    """Checks rows batch by batch. Duplicates within a batch are found here; the keys of earlier batches are in
+    the database (`delivery_keys`), so memory does not grow with the file."""
 
     def __init__(
         self,
@@ -266,8 +314,8 @@ class Preparation:
         self._layout = layout
         self._run = run
         self._municipality = municipality
-        self.seen: dict[str, int] = {}  # natural key → hash of the row that had it first
-        self._occurrences: dict[str, int] = {}
+        self._make = RecordMaker(layout, municipality=municipality)
+        self._occurrences: dict[str, int] = {}  # numbered layouts only (small lists without an identifier)
         self.keyless = False  # a quarantined row whose key is unreadable: removals cannot be trusted
 
     def _natural(self, values: list[str]) -> str:
@@ -283,47 +331,28 @@ class Preparation:
         """The next `size` rows, checked, added to `into` or a new batch (nothing added at the end)."""
         batch = into if into is not None else PreparedBatch()
         size += batch.rows
-        layout, file = self._layout, self._run.file
+        layout, make, met, records = self._layout, self._make, batch.met, batch.records
         for row, values in self._rows:
             batch.rows += 1
             issues = check_row(layout, values)
             if not issues:
-                natural = self._natural(values)
-                fingerprint = hash(tuple(values))
-                first = self.seen.get(natural)
-                if first is None:
-                    self.seen[natural] = fingerprint
-                    batch.records.append(
-                        SourceRecord.of(
-                            layout, municipality=self._municipality, row=row, values=values, natural=natural
-                        )
-                    )
-                    if batch.rows >= size:
-                        break
-                    continue
-                issues = [
-                    RowIssue(
-                        column="・".join(layout.key),
-                        code="duplicate_row" if first == fingerprint else "duplicate_key",
-                        expected="「" + "・".join(layout.key) + "」",
-                    )
-                ]
-            elif key_is_usable(layout, issues):
-                self.seen.setdefault(self._natural(values), 0)
+                record = make(row, values, self._natural(values))
+                if record[RECORD_KEY] not in met:
+                    met[record[RECORD_KEY]] = record[DIGEST]
+                    records.append(record)
+                else:
+                    batch.repeats.append((row, record[RECORD_KEY], record[DIGEST]))
+                    batch.quarantined += 1
+                if batch.rows >= size:
+                    break
+                continue
+            if key_is_usable(layout, issues):
+                key = record_key(municipality=self._municipality, source=layout.source, natural=self._natural(values))
+                met.setdefault(key, "")
             else:
                 self.keyless = True
             batch.quarantined += 1
-            batch.problems.extend(
-                {
-                    "run_id": self._run.id,
-                    "file_id": file.id,
-                    "row": row,
-                    "column": issue.column,
-                    "reason_code": issue.code,
-                    "reason": reason_text(file_name=file.name, row=row, issue=issue),
-                }
-                for issue in issues
-            )
+            batch.problems.extend(quarantine_rows(self._run, row=row, issues=issues))
             if batch.rows >= size:
                 break
         return batch
@@ -345,7 +374,8 @@ async def load_delivery(run_id: str, *, loading: Loading) -> LoadRun:
         return run
     file = run.file
     try:
-        await _load(run, loading=loading)
+        with _fewer_collections():
+            await _load(run, loading=loading)
     except StructuralError as error:
         log.info("file rejected", extra={"run_id": run_id, "source": file.source, "code": error.code})
         await _finish(run_id, loading=loading, status=RunStatus.REJECTED, error_code=error.code, message=error.message)
@@ -363,9 +393,23 @@ async def load_delivery(run_id: str, *, loading: Loading) -> LoadRun:
     return await get_run(run_id, uow=loading.uow())
 
 
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A load allocates millions of short-lived tuples and lists; the cyclic collector's youngest generation runs
+    after every 700 allocations by default, and its scans (and promotions) cost a tenth of a load's CPU. While a
+    load runs it runs less often; the thresholds are restored after."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], YOUNG_COLLECTION_THRESHOLD), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 async def _finish(run_id: str, *, loading: Loading, status: RunStatus, error_code: str, message: str) -> None:
     async with loading.uow() as uow:
         await uow.runs.update(run_id, status=status, finished_at=utcnow(), error_code=error_code, error_message=message)
+        await uow.delivery_keys.forget(run_id)
         await uow.commit()
 
 
@@ -415,6 +459,8 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
     async with loading.uow() as uow:
         if total == 0 and layout.snapshot == "full" and await uow.records.any_present(layout.source):
             raise delivery.no_rows(file.name)
+        # A source without any record yet (its first load): every record is new (see FirstLoad).
+        first_load = None if await uow.records.any_of_source(layout.source) else FirstLoad()
         await uow.runs.update(run.id, total_rows=total)
         await uow.commit()
 
@@ -449,6 +495,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
                 total=total,
                 withheld=preparation.keyless,
                 scope=scope,
+                first_load=first_load,
                 loading=loading,
             )
             counts.merge(committed)
@@ -458,16 +505,19 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
             await producer
         preparation.close()
 
+    if counts.added + counts.changed >= ANALYZE_AFTER:
+        async with loading.uow() as uow:
+            await uow.records.analyze()
+            await uow.commit()
     snapshot = layout.snapshot in ("full", "month")
     withheld = snapshot and preparation.keyless
-    if snapshot and not withheld:
+    if snapshot and not withheld and first_load is None:
         await _remove_absent(
             run=run,
             layout=layout,
             mapper=mapper,
             provenance=provenance,
             counts=counts,
-            seen=preparation.seen,
             scope=scope,
             loading=loading,
         )
@@ -482,6 +532,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
             **counts.as_dict(),
         )
         await uow.files.mark_accepted(file.id, at=now)
+        await uow.delivery_keys.forget(run.id)
         await uow.commit()
     log.info("file loaded", extra={"run_id": run.id, "source": file.source, **counts.as_dict()})
 
@@ -515,72 +566,95 @@ async def _apply(
     total: int,
     withheld: bool,
     scope: str,
+    first_load: FirstLoad | None,
     loading: Loading,
 ) -> LoadCounts:
-    """One batch in one transaction: state, events (outbox), quarantine and the run's tally; its counts."""
+    """One batch in one transaction: keys met, state, events (outbox), quarantine and the run's tally; its counts.
+    `first_load`: the source had no record when the load began (see FirstLoad)."""
     now = utcnow()
-    tally = LoadCounts(rows=batch.rows, quarantined=batch.quarantined)
     source, file_id, run_id = layout.source, run.file.id, run.id
+    records, problems, quarantined = batch.records, batch.problems, batch.quarantined
     async with loading.uow() as uow:
-        previous = await uow.records.previous(source, [r.record_key for r in batch.records])
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        published: list[tuple[Message, str]] = []
+        if first_load is None:
+            earlier = await uow.delivery_keys.meet(run_id, batch.met)
+            previous = await uow.records.previous(source, [r[RECORD_KEY] for r in records])
+        else:
+            earlier = await _met_on_first_load(uow, batch, first_load=first_load, source=source, run_id=run_id)
+            previous = {}
+        for row, key, digest in batch.repeats:
+            first = earlier.get(key, batch.met[key])
+            problems.extend(quarantine_rows(run, row=row, issues=[duplicate(layout, same_row=first == digest)]))
+        if earlier:
+            # Keys an earlier batch of this file had: these rows are duplicates, quarantined like those of one batch.
+            kept = []
+            for record in records:
+                first = earlier.get(record[RECORD_KEY])
+                if first is None:
+                    kept.append(record)
+                    continue
+                quarantined += 1
+                issue = duplicate(layout, same_row=first == record[DIGEST])
+                problems.extend(quarantine_rows(run, row=record[ROW], issues=[issue]))
+            records = kept
+        tally = LoadCounts(rows=batch.rows, quarantined=quarantined)
+        added: list[State] = []
+        changed: list[State] = []
+        payloads: list[tuple[bytes, str]] = []
         texts: list[dict[str, Any]] = []
         rewritten: list[str] = []
-        for record in batch.records:
-            before = previous.get(record.record_key)
-            change = classify(before, record.digest)
+        for record in records:
+            key = record[RECORD_KEY]
+            before = previous.get(key)
+            change = classify(before, record[DIGEST])
             tally.count(change)
             if change is Change.UNCHANGED:
                 continue
-            state = {
-                "natural_key": record.natural_key,
-                "digest": record.digest,
-                "document": record.document,
-                "removed": False,
-                "file_id": file_id,
-                "run_id": run_id,
-                "row": record.row,
-                "scope": scope,
-                "updated_at": now,
-            }
+            state = (key, record[NATURAL_KEY], record[DIGEST], record[DOCUMENT], record[ROW])
+            (added if before is None else changed).append(state)
             if layout.free_text_positions:
-                rewritten.append(record.record_key)
+                rewritten.append(key)
                 texts.extend(
-                    {
-                        "record_key": record.record_key,
-                        "source": source,
-                        "column": column,
-                        "text": text,
-                        "updated_at": now,
-                    }
-                    for column, text in record.free_texts(layout).items()
+                    {"record_key": key, "source": source, "column": column, "text": text, "updated_at": now}
+                    for column, text in free_texts(layout, record[VALUES]).items()
                 )
-            if before is None:
-                state["source"] = source
-                state["record_key"] = record.record_key
-                inserts.append(state)
-            else:
-                state["b_source"] = source
-                state["b_record_key"] = record.record_key
-                updates.append(state)
-            event = mapper.event(
-                values=record.values,
-                record_key=record.record_key,
-                provenance=provenance,
-                row=record.row,
-                change=change,
+            payload = mapper.payload(
+                values=record[VALUES], record_key=key, provenance=provenance, row=record[ROW], change=change
             )
-            published.append((event, record.record_key))
-        uow.publish_many(published, actor=run.requested_by, purpose=PURPOSE)
-        await uow.records.insert_many(inserts)
-        await uow.records.update_many(updates)
+            payloads.append((payload, key))
+        await uow.records.write(
+            source, added=added, changed=changed, file_id=file_id, run_id=run_id, scope=scope, at=now
+        )
+        await uow.publish_payloads(payloads, example=mapper.example, actor=run.requested_by, purpose=PURPOSE)
         await uow.free_texts.replace(rewritten, texts)
-        await uow.quarantine.add_many(batch.problems)
+        await uow.quarantine.add_many(problems)
         await uow.runs.add_counts(run_id, tally.as_dict(), total=total, removals_withheld=withheld)
         await uow.commit()
     return tally
+
+
+@dataclass(slots=True)
+class FirstLoad:
+    """A load of a source that had no record when it began: every record is new, and a key is in the state only
+    if an earlier batch of this load added it. So the state itself tells the keys this load met, and only the keys
+    of quarantined rows go to `delivery_keys` (`held`: some did); nothing can be absent at the end."""
+
+    held: bool = False
+
+
+async def _met_on_first_load(
+    uow: IngestUnitOfWork, batch: PreparedBatch, *, first_load: FirstLoad, source: str, run_id: str
+) -> dict[str, str]:
+    """The keys the batch met first that an earlier batch met, with the digest of the row that had each then ('' for
+    a quarantined row); the keys of this batch's quarantined rows met for the first time are held for later batches."""
+    keys = list(batch.met)
+    earlier = {key: found.digest for key, found in (await uow.records.previous(source, keys)).items()}
+    if first_load.held:
+        earlier |= await uow.delivery_keys.among(run_id, [k for k in keys if k not in earlier])
+    held = {key: "" for key, digest in batch.met.items() if not digest and key not in earlier}
+    if held:
+        await uow.delivery_keys.meet(run_id, held)
+        first_load.held = True
+    return earlier
 
 
 async def _remove_absent(
@@ -590,35 +664,34 @@ async def _remove_absent(
     mapper: RecordMapper,
     provenance: Provenance,
     counts: LoadCounts,
-    seen: Mapping[str, int],
     scope: str,
     loading: Loading,
 ) -> None:
     """Full snapshot: each accepted record whose key the delivery lacks is REMOVED (with its last values).
-    Month snapshot: the same, among the records of the delivery's month only."""
+    Month snapshot: the same, among the records of the delivery's month only. The keys the run met are in the
+    database: the absent records come from one anti-join per page."""
     after = ""
     width = len(layout.columns)
     only = scope if layout.snapshot == "month" else None
     while True:
         async with loading.uow() as uow:
-            page = await uow.records.present_after(layout.source, after=after, limit=REMOVAL_PAGE, scope=only)
+            page = await uow.records.absent(layout.source, run_id=run.id, after=after, limit=REMOVAL_PAGE, scope=only)
         if not page:
             return
-        after = page[-1][0]
-        absent = [key for key, natural in page if natural not in seen]
-        for start in range(0, len(absent), loading.batch_size):
-            chunk = absent[start : start + loading.batch_size]
+        after = page[-1]
+        for start in range(0, len(page), loading.batch_size):
+            chunk = page[start : start + loading.batch_size]
             async with loading.uow() as uow:
                 documents = await uow.records.documents(layout.source, chunk)
-                removed: list[tuple[Message, str]] = []
+                removed: list[tuple[bytes, str]] = []
                 for key in chunk:
                     _, document = documents[key]
                     values = (json.loads(document) + [""] * width)[:width]
-                    event = mapper.event(
+                    payload = mapper.payload(
                         values=values, record_key=key, change=Change.REMOVED, provenance=provenance, row=0
                     )
-                    removed.append((event, key))
-                uow.publish_many(removed, actor=run.requested_by, purpose=PURPOSE)
+                    removed.append((payload, key))
+                await uow.publish_payloads(removed, example=mapper.example, actor=run.requested_by, purpose=PURPOSE)
                 await uow.records.mark_removed(layout.source, chunk, run_id=run.id, file_id=run.file.id, at=utcnow())
                 if layout.free_text_positions:
                     await uow.free_texts.replace(chunk, [])

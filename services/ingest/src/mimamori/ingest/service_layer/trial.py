@@ -17,8 +17,8 @@ from mimamori.ingest.adapters.csv_reader import check_structure
 from mimamori.ingest.adapters.events import Provenance, RecordMapper, mapper_for
 from mimamori.ingest.domain.delivery import DeliveredFile, LoadRun, RunStatus, StructuralError
 from mimamori.ingest.domain.layout import Layout
-from mimamori.ingest.domain.records import Change, SourceRecord
-from mimamori.ingest.service_layer.handlers import Preparation, rows_of
+from mimamori.ingest.domain.records import DIGEST, DOCUMENT, NATURAL_KEY, RECORD_KEY, ROW, VALUES, Change, SourceRecord
+from mimamori.ingest.service_layer.handlers import Preparation, duplicate, quarantine_rows, rows_of
 
 TRIAL_RUN = "trial"
 _MONTH = re.compile(r"_(\d{6})\.[A-Za-z0-9]+$")
@@ -80,12 +80,34 @@ def try_file(
         month=file.month,
     )
     preparation = Preparation(iter(rows), layout=layout, run=run, municipality=municipality)
+    first_digest: dict[str, str] = {}
     try:
         while True:
             batch = preparation.take(1000)
             if batch.rows == 0:
                 break
-            trial.records += batch.records
+            # A load judges repeated keys against the database (keys met by earlier batches); a trial keeps them here.
+            for row, key, digest in batch.repeats:
+                same = first_digest.get(key, batch.met[key]) == digest
+                trial.problems += quarantine_rows(run, row=row, issues=[duplicate(layout, same_row=same)])
+            for record in batch.records:
+                key = record[RECORD_KEY]
+                if key in first_digest:
+                    same = first_digest[key] == record[DIGEST]
+                    trial.problems += quarantine_rows(run, row=record[ROW], issues=[duplicate(layout, same_row=same)])
+                    trial.quarantined += 1
+                    continue
+                first_digest[key] = record[DIGEST]
+                trial.records.append(
+                    SourceRecord(
+                        row=record[ROW],
+                        values=tuple(record[VALUES]),
+                        natural_key=record[NATURAL_KEY],
+                        record_key=key,
+                        document=record[DOCUMENT],
+                        digest=record[DIGEST],
+                    )
+                )
             trial.problems += batch.problems
             trial.quarantined += batch.quarantined
     except StructuralError as error:  # a file that changed between the two readings
