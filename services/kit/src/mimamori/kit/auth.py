@@ -159,12 +159,15 @@ ContextDep = Annotated[AccessContext, Depends(current_context)]
 
 def require(
     *, purposes: Iterable[str], roles: Iterable[str] | None = None
-) -> Callable[[AccessContext], Awaitable[AccessContext]]:
+) -> Callable[[Request], Awaitable[AccessContext]]:
     """Route dependency: the service's own re-check of purpose and role (the gateway checked them first)."""
     allowed_purposes = frozenset(purposes)
     allowed_roles = frozenset(roles) if roles is not None else None
 
-    async def check(context: ContextDep) -> AccessContext:
+    # The context is read here rather than through ContextDep: one dependency for FastAPI to solve per request,
+    # not two nested ones (the same verification, through the app's verifier).
+    async def check(request: Request) -> AccessContext:
+        context = await current_context(request)
         if context.purpose not in allowed_purposes:
             raise Problem(status=403, code="purpose_not_allowed", title="この利用目的ではこの操作はできません")
         if allowed_roles is not None and not allowed_roles.intersection(context.roles):
