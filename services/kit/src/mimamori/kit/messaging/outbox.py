@@ -111,6 +111,7 @@ class Outbox:
         # (Not a cursor: a row committed late, with a lower seq than rows already relayed, is still found.)
         self._in_flight: set[int] = set()
         self._publishing: set[asyncio.Task[int]] = set()
+        self._full = False
 
     def notify(self) -> None:
         """Something was committed: relay now, or after `linger_seconds` so one relay takes many rows."""
@@ -192,9 +193,14 @@ class Outbox:
         try:
             await self._bus.publish([envelope for _, envelope in batch])
             await self.mark_sent([seq for seq, _ in batch])
-        finally:
+        except BaseException:
             self._in_flight.difference_update(seq for seq, _ in batch)
-            self._wake.set()  # a slot is free (or a batch failed): look again
+            self._wake.set()  # the relay settles and retries
+            raise
+        self._in_flight.difference_update(seq for seq, _ in batch)
+        if self._full:
+            self._full = False
+            self._wake.set()  # a slot is free for rows that waited for one
         return len(batch)
 
     async def _settle(self) -> None:
@@ -214,6 +220,7 @@ class Outbox:
             for task in done:
                 task.result()  # a failed batch: its rows are unsent; stop here, settle, retry from the table
             if len(self._publishing) >= PIPELINE_DEPTH:
+                self._full = True
                 return  # woken again when one finishes
             batch = await self.fetch_unsent(exclude=self._in_flight)
             if not batch:
