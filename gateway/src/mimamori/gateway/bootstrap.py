@@ -21,6 +21,7 @@ from mimamori.gateway.config import GatewaySettings
 from mimamori.gateway.domain.policy import Policy, PolicyIndex
 from mimamori.gateway.domain.rate_limit import RateLimiter
 from mimamori.gateway.entrypoints.api import dev_oidc, health, openapi
+from mimamori.gateway.entrypoints.api.front import GatewayApp
 from mimamori.gateway.entrypoints.api.openapi import CombinedOpenApi, forwarded_documents
 from mimamori.gateway.entrypoints.api.proxy import ApiProxy
 from mimamori.gateway.service_layer.decisions import BrokerPublish, DecisionRecorder, Recorder
@@ -148,6 +149,7 @@ def bootstrap(
         return platform.readiness
 
     app = bare_app(
+        GatewayApp,
         title="Mimamori gateway",
         description="OIDC resource server, purpose-of-use policy, audit of every decision",
         version=index.version,
@@ -161,12 +163,15 @@ def bootstrap(
     app.state.openapi = CombinedOpenApi(
         policy=index, source=forwarded_documents(forwarder), issuer=issuer, ttl=settings.openapi_cache_seconds
     )
-    app.mount("/api", ApiProxy(gate=gate, forwarder=forwarder, signer=platform.context_signer))
+    proxy = ApiProxy(gate=gate, forwarder=forwarder, signer=platform.context_signer)
+    app.mount("/api", proxy)  # what the fast path does not take (`/api` itself)
     app.include_router(health.router)
     app.include_router(openapi.router)
     if dev_issuer is not None:
         app.include_router(dev_oidc.router)
     app.add_middleware(TracingMiddleware, service=SERVICE)
+    assert isinstance(app, GatewayApp)
+    app.api = TracingMiddleware(proxy, service=SERVICE)
     return Gateway(
         app=app,
         policy=index,

@@ -107,3 +107,24 @@ def test_a_token_without_the_context_claims_is_refused() -> None:
     claims = {"iss": auth.ISSUER, "aud": auth.AUDIENCE, "iat": now, "exp": now + 60, "sub": "staff-001"}
     token = jwt.encode({"alg": ALGORITHM}, claims, key, algorithms=[ALGORITHM])
     assert refused(ContextVerifier(key), token).status == 401
+
+
+def test_the_lean_signer_and_verifier_keep_the_jose_format_both_ways() -> None:
+    key = generate_signing_key()
+    public = load_key(key.as_pem(private=False).decode())
+    ours = ContextSigner(key).sign(CONTEXT)
+    decoded = jwt.decode(ours, public, algorithms=[ALGORITHM])
+    assert decoded.header == {"typ": "JWT", "alg": ALGORITHM}
+    assert decoded.claims["iss"] == auth.ISSUER and decoded.claims["aud"] == auth.AUDIENCE
+    claims = {**CONTEXT.model_dump(), "iss": auth.ISSUER, "aud": auth.AUDIENCE, "exp": int(time.time()) + 60}
+    theirs = jwt.encode({"alg": ALGORITHM}, claims, key, algorithms=[ALGORITHM])
+    assert ContextVerifier(public).verify(theirs) == CONTEXT
+
+
+@pytest.mark.parametrize("alg", ["none", "HS256"])
+def test_a_context_whose_header_names_another_algorithm_is_refused(alg: str) -> None:
+    key = generate_signing_key()
+    _, payload, signature = ContextSigner(key).sign(CONTEXT).split(".")
+    header = base64.urlsafe_b64encode(json.dumps({"alg": alg}).encode()).rstrip(b"=").decode()
+    assert refused(ContextVerifier(key), f"{header}.{payload}.{signature}").code == "invalid_internal_context"
+    assert refused(ContextVerifier(key), f"{header}.{payload}.").code == "invalid_internal_context"

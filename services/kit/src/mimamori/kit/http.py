@@ -55,12 +55,13 @@ class TracingMiddleware:
                     span.set_status(Status(StatusCode.ERROR))
 
 
-def bare_app(**options: Any) -> FastAPI:
-    """A FastAPI app without FastAPI's native telemetry (0.165+), which records concrete paths and query
-    strings (identifiers, names in a search): TracingMiddleware records route templates instead."""
+def bare_app(app_class: type[FastAPI] = FastAPI, **options: Any) -> FastAPI:
+    """A FastAPI app (of `app_class`, a FastAPI subclass) without FastAPI's native telemetry (0.165+), which
+    records concrete paths and query strings (identifiers, names in a search): TracingMiddleware records route
+    templates instead."""
     if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
         options.setdefault("telemetry", {"tracing": False, "metrics": False, "logs": False})
-    return FastAPI(**options)
+    return app_class(**options)
 
 
 def create_service_app(

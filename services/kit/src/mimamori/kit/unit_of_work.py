@@ -6,11 +6,11 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from google.protobuf.message import Message
 from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mimamori.contracts import event_type, topic_of
 from mimamori.kit.messaging.envelope import Envelope
@@ -87,9 +87,17 @@ class UnitOfWork:
         self._committed = False
 
     async def __aenter__(self) -> Self:
-        self.session = self._sessions()
         self._envelopes = []
         self._committed = False
+        engine = self._sessions.kw.get("bind")
+        if self.autocommit and isinstance(engine, AsyncEngine):
+            # No ORM Session for a unit whose statements each commit by themselves: a pooled connection in
+            # autocommit answers the same execute/scalar/scalars/commit/rollback/close, for less CPU per request.
+            connection = await engine.connect()
+            await connection.execution_options(**AUTOCOMMIT)
+            self.session = cast(AsyncSession, connection)
+            return self
+        self.session = self._sessions()
         if self.autocommit:
             await self.session.connection(execution_options=AUTOCOMMIT)
         return self

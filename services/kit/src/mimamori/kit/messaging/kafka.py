@@ -28,8 +28,16 @@ MAX_CONSUMER_RESTART_DELAY = 5.0
 CONSUMER_METADATA_MAX_AGE_MS = 5000
 # How often lag() re-reads every committed offset of a group from the broker (new partitions are read at once).
 COMMITTED_REFRESH_SECONDS = 5.0
-# What a gathering subscription's fetch waits for (or its gather time): about a hundred small events.
-GATHER_MIN_BYTES = 64 * 1024
+# How often a consumer measures the end offsets of its partitions (a broker round trip) for lag(): often while
+# someone watches (lag() was asked within LAG_WATCH_SECONDS: readiness, wait_idle, tests), rarely otherwise, so an
+# idle service does not spend its CPU on ListOffsets requests nobody reads.
+LAG_REFRESH_WATCHED = 0.2
+LAG_REFRESH_IDLE = 1.0
+LAG_WATCH_SECONDS = 5.0
+# How long one consumer poll waits for records: a stop is noticed within it. The fetch itself waits on the broker
+# (fetch_max_wait_ms), so a longer poll costs no latency, only fewer wake-ups of an idle consumer.
+POLL_TIMEOUT_MS = 250
+IDLE_FETCH_WAIT_MS = 1000
 
 
 class KafkaBus:
@@ -65,6 +73,7 @@ class KafkaBus:
         self._handled: dict[tuple[str, TopicPartition], int] = {}
         self._assignments: dict[str, frozenset[TopicPartition]] = {}
         self._committed_read: dict[str, float] = {}
+        self._lag_watched = 0.0
 
     def subscribe(self, subscription: Subscription) -> None:
         """Register a consumer group; it starts with the bus."""
@@ -163,6 +172,7 @@ class KafkaBus:
         Exact at once for what this bus published (the broker's acks carry the offsets) and for what it
         handled; messages of other processes count from the consumer's next measurement (every 0.2 s).
         """
+        self._lag_watched = time.monotonic()
         with self._lag_lock:
             lag: dict[str, int] = {}
             for group in {s.group for s in self._subscriptions}:
@@ -216,42 +226,79 @@ class KafkaBus:
             auto_offset_reset="earliest",
             max_poll_records=500,
             # The broker answers a fetch as soon as one message is there (fetch_min_bytes=1) and otherwise holds it
-            # for half a second: an idle consumer costs two fetches a second, not a busy loop. Under load the
-            # messages that arrive while a batch is handled make the next batch.
-            # A subscription that gathers asks for a batch's worth of bytes and waits at most its gather time.
-            fetch_min_bytes=GATHER_MIN_BYTES if subscription.gather_seconds > 0 else 1,
-            fetch_max_wait_ms=round(subscription.gather_seconds * 1000) if subscription.gather_seconds > 0 else 500,
+            # for IDLE_FETCH_WAIT_MS: an idle consumer costs one fetch a second, not a busy loop, and no message
+            # waits for it. Under load the messages that arrive while a batch is handled make the next batch.
+            # A subscription that gathers collects its batch here, after the first message (see _gather): a fetch
+            # that waits on the broker for a batch's worth of bytes would cost an idle consumer ten fetches a second.
+            fetch_min_bytes=1,
+            fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
             reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
             metadata_max_age_ms=CONSUMER_METADATA_MAX_AGE_MS,
         )
         last_lag_check = 0.0
+        committing: dict[TopicPartition, OffsetAndMetadata] = {}
+        failed: list[BaseException] = []
+
+        def committed(offsets: Any, response: Any) -> None:
+            if isinstance(response, BaseException):
+                failed.append(response)
+
         try:
             # Know the partitions before the first join: a group leader that assigns without them gives itself
             # nothing, and a missed metadata change would leave it idle until the next metadata refresh.
             for topic in subscription.topics:
                 consumer.partitions_for_topic(self._namespace + topic)
             while not self._stopping.is_set():
-                batch = consumer.poll(timeout_ms=100, max_records=subscription.max_batch)
+                if failed:
+                    # A refused commit (a rebalance took the partition): start over from the committed offsets.
+                    raise failed[0]
+                batch = consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=subscription.max_batch)
                 # Every partition's records of this poll in one delivery (one transaction when the subscription
                 # handles batches): order within each partition is kept, which is all Kafka promises.
                 records = [record for partition in batch.values() for record in partition]
+                if records and subscription.gather_seconds > 0:
+                    records = self._gather(subscription, consumer, records)
                 if records:
                     handled = self._handle(subscription, records, loop)
                     done: dict[TopicPartition, int] = {}
                     for record in records[:handled]:
                         done[TopicPartition(record.topic, record.partition)] = record.offset + 1
                     if done:
-                        consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in done.items()})
+                        # Committed after the effect's own transaction, as before, but without waiting for the
+                        # broker's answer: the next fetch goes out at once. A commit lost with the process means a
+                        # redelivery, which the inbox makes harmless; a refused one restarts the consumer.
+                        offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in done.items()}
+                        committing.update(offsets)
+                        consumer.commit_async(offsets, callback=committed)
                         for tp, offset in done.items():
                             self._advance(self._handled, (subscription.group, tp), offset)
                     if handled < len(records):
                         break  # only when stopping: the rest comes again from the committed offsets
                 now = time.monotonic()
-                if now - last_lag_check > 0.2:
+                watched = now - self._lag_watched < LAG_WATCH_SECONDS
+                if now - last_lag_check > (LAG_REFRESH_WATCHED if watched else LAG_REFRESH_IDLE):
                     last_lag_check = now
                     self._measure_lag(subscription.group, consumer)
+            owned = {tp: offset for tp, offset in committing.items() if tp in consumer.assignment()}
+            if owned and not failed:
+                # A clean stop: what was handled is committed before the consumer leaves (fewer redeliveries).
+                with contextlib.suppress(Exception):
+                    consumer.commit(owned)
         finally:
             consumer.close(autocommit=False)
+
+    def _gather(self, subscription: Subscription, consumer: KafkaConsumer, records: list[Any]) -> list[Any]:
+        """More records for a gathering subscription, for up to its gather time after the first one arrived."""
+        deadline = time.monotonic() + subscription.gather_seconds
+        while len(records) < subscription.max_batch and not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            wanted = subscription.max_batch - len(records)
+            more = consumer.poll(timeout_ms=max(1, round(left * 1000)), max_records=wanted)
+            records.extend(record for partition in more.values() for record in partition)
+        # Partition order is kept: each partition's records are appended in the order they were fetched.
+        return records
 
     def _handle(self, subscription: Subscription, records: list[Any], loop: asyncio.AbstractEventLoop) -> int:
         """Deliver records (in partition order); return how many, from the first, are done with."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from mimamori.kit.db import BigKey
 from mimamori.kit.messaging.bus import EventBus
@@ -30,6 +30,9 @@ log = logging.getLogger("mimamori.kit.outbox")
 
 # Execution options of a connection whose every statement commits by itself (no BEGIN/COMMIT round trips).
 AUTOCOMMIT: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
+# Batches the relay has published and not yet seen acknowledged: the next batch goes out while the previous one
+# waits for the broker, so a slow acknowledgement does not hold up the rows committed meanwhile.
+PIPELINE_DEPTH = 2
 
 
 def outbox_columns() -> list[Any]:
@@ -104,6 +107,11 @@ class Outbox:
         self._stopping = False
         self._linger = linger_seconds
         self._lingering: asyncio.TimerHandle | None = None
+        # Rows published and not yet marked sent, by seq: never fetched again while their publish is under way.
+        # (Not a cursor: a row committed late, with a lower seq than rows already relayed, is still found.)
+        self._in_flight: set[int] = set()
+        self._publishing: set[asyncio.Task[int]] = set()
+        self._full = False
 
     def notify(self) -> None:
         """Something was committed: relay now, or after `linger_seconds` so one relay takes many rows."""
@@ -136,30 +144,38 @@ class Outbox:
                 await self._task
             self._task = None
 
+    @contextlib.asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection in autocommit: one statement, one round trip (no BEGIN/ROLLBACK, no Session)."""
+        engine = self._sessions.kw.get("bind")
+        if isinstance(engine, AsyncEngine):
+            async with engine.connect() as connection:
+                yield await connection.execution_options(**AUTOCOMMIT)
+            return
+        async with self._sessions() as session:
+            yield await session.connection(execution_options=AUTOCOMMIT)
+
     async def backlog(self) -> int:
         """Rows not yet sent."""
-        async with self._sessions() as session:
-            connection = await session.connection(execution_options=AUTOCOMMIT)
+        async with self._autocommit() as connection:
             rows = await connection.execute(
                 select(self.table.c.seq).where(self.table.c.sent_at.is_(None)).limit(10000)
             )
             return len(rows.all())
 
-    async def fetch_unsent(self) -> list[tuple[int, Envelope]]:
-        """The oldest unsent rows as envelopes, in commit order."""
+    async def fetch_unsent(self, *, exclude: Collection[int] = ()) -> list[tuple[int, Envelope]]:
+        """The oldest unsent rows as envelopes, in commit order (without the rows whose seq is in `exclude`)."""
         t = self.table
-        async with self._sessions() as session:
-            # One statement, so no transaction around it: a round trip instead of BEGIN, SELECT, ROLLBACK.
-            connection = await session.connection(execution_options=AUTOCOMMIT)
+        async with self._autocommit() as connection:
             result = await connection.execute(
-                select(t).where(t.c.sent_at.is_(None)).order_by(t.c.seq).limit(self._batch)
+                select(t).where(t.c.sent_at.is_(None)).order_by(t.c.seq).limit(self._batch + len(exclude))
             )
-            return [(row.seq, _envelope(row)) for row in result]
+            rows = [(row.seq, _envelope(row)) for row in result if row.seq not in exclude]
+        return rows[: self._batch]
 
     async def mark_sent(self, seqs: Sequence[int]) -> None:
         """Record that these rows reached the broker (one statement, atomic on its own)."""
-        async with self._sessions() as session:
-            connection = await session.connection(execution_options=AUTOCOMMIT)
+        async with self._autocommit() as connection:
             await connection.execute(
                 update(self.table).where(self.table.c.seq.in_(list(seqs))).values(sent_at=datetime.now(UTC))
             )
@@ -173,24 +189,75 @@ class Outbox:
         await self.mark_sent([seq for seq, _ in batch])
         return len(batch)
 
+    async def _publish_and_mark(self, batch: list[tuple[int, Envelope]]) -> int:
+        try:
+            await self._bus.publish([envelope for _, envelope in batch])
+            await self.mark_sent([seq for seq, _ in batch])
+        except BaseException:
+            self._in_flight.difference_update(seq for seq, _ in batch)
+            self._wake.set()  # the relay settles and retries
+            raise
+        self._in_flight.difference_update(seq for seq, _ in batch)
+        if self._full:
+            self._full = False
+            self._wake.set()  # a slot is free for rows that waited for one
+        return len(batch)
+
+    async def _settle(self) -> None:
+        """Wait for every batch under way; raise the first failure."""
+        tasks, self._publishing = self._publishing, set()
+        if tasks:
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+
+    async def _relay_pipelined(self) -> None:
+        """Start publishing every unsent row not already under way, PIPELINE_DEPTH batches at most at once."""
+        while True:
+            done = {task for task in self._publishing if task.done()}
+            self._publishing -= done
+            for task in done:
+                task.result()  # a failed batch: its rows are unsent; stop here, settle, retry from the table
+            if len(self._publishing) >= PIPELINE_DEPTH:
+                self._full = True
+                return  # woken again when one finishes
+            batch = await self.fetch_unsent(exclude=self._in_flight)
+            if not batch:
+                return
+            self._in_flight.update(seq for seq, _ in batch)
+            task = asyncio.create_task(self._publish_and_mark(batch))
+            self._publishing.add(task)
+            if len(batch) < self._batch:
+                return  # rows committed meanwhile wake us again (notify)
+
     async def _run(self) -> None:
         delay = 0.05
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                # A full batch may have more behind it; rows committed meanwhile wake us again (notify).
-                while await self.relay_once() >= self._batch:
-                    pass
-                delay = 0.05
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox relay failed, will retry", extra={"error": type(exc).__name__})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                try:
+                    await self._relay_pipelined()
+                    delay = 0.05
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("outbox relay failed, will retry", extra={"error": type(exc).__name__})
+                    # Nothing newer goes out before the failed rows are retried: let the other batches finish.
+                    with contextlib.suppress(Exception):
+                        await self._settle()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+        finally:
+            for task in self._publishing:
+                task.cancel()
+            if self._publishing:
+                await asyncio.gather(*self._publishing, return_exceptions=True)
+            self._publishing = set()
+            self._in_flight.clear()
 
 
 def _envelope(row: Any) -> Envelope:
