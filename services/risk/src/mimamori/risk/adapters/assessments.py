@@ -260,10 +260,34 @@ class AssessmentRepository:
         )
         return [_assessment(row) for row in await self._session.execute(query.order_by(a.c.rule_id, a.c.month))]
 
-    async def add_alert(self, values: dict[str, Any]) -> None:
-        """Append to the alert feed."""
+    async def add_alerts(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append to the alert feed, in order."""
+        if not rows:
+            return
         seq = (await self._session.execute(select(func.coalesce(func.max(self._alerts.c.seq), 0)))).scalar_one()
-        await self._session.execute(insert(self._alerts).values(seq=int(seq) + 1, **values))
+        numbered = [{**row, "seq": int(seq) + 1 + i} for i, row in enumerate(rows)]
+        for start in range(0, len(numbered), CHUNK):
+            await self._session.execute(insert(self._alerts), numbered[start : start + CHUNK])
+
+    async def any_before(self, *, rule_id: str, month: str) -> bool:
+        """Whether the rule scored any month before this one (else this is its first month: no alerts)."""
+        a = self._a
+        row = (
+            await self._session.execute(
+                select(a.c.person_id).where(and_(a.c.rule_id == rule_id, a.c.month < month)).limit(1)
+            )
+        ).first()
+        return row is not None
+
+    async def remove_stale(self, *, rule_id: str, version: int, month: str, before: datetime) -> int:
+        """Forget the assessments a full re-score that started at `before` did not rewrite (children gone)."""
+        a = self._a
+        result = await self._session.execute(
+            delete(a).where(
+                and_(a.c.rule_id == rule_id, a.c.rule_version == version, a.c.month == month, a.c.computed_at < before)
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def alerts(self, *, after: int, limit: int, rule_id: str | None = None) -> list[Any]:
         """The alert feed after a sequence number."""

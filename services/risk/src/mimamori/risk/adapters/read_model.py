@@ -8,8 +8,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, tuple_, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from mimamori.risk.adapters.repository import HouseholdRepository
 from mimamori.risk.domain.facts import Fact, FactVersion, Origin, current_version
@@ -196,27 +197,29 @@ class ReadModelRepository:
             refs = []
             for chunk in _chunks(sorted(keys)):
                 refs.extend((await self._session.execute(select(r).where(r.c.record_key.in_(chunk)))).all())
-        by_record: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-        for ref in refs:
-            if ref.removed or not ref.person_id:
-                continue
-            by_record[ref.record_key].append((ref.reference_index, ref.role, aliases.get(ref.person_id, ref.person_id)))
-        facts = await self._facts_as_of(month, sorted(by_record) if person_ids is not None else None)
-        return MonthView(
-            month=month,
-            households=households,
-            facts=[
-                Fact(
-                    record_key=v.record_key,
-                    kind=v.kind,
-                    fields=v.fields,
-                    origin=v.origin,
-                    persons=tuple((role, pid) for _, role, pid in sorted(by_record[v.record_key])),
-                )
-                for v in facts
-                if v.record_key in by_record
-            ],
-        )
+        facts = await self._facts_as_of(month, sorted({r.record_key for r in refs}) if person_ids is not None else None)
+        return _view(month, households=households, refs=refs, versions=facts, aliases=aliases)
+
+    async def chunk_view(self, month: AssessmentMonth, *, after: str, upto: str) -> tuple[MonthView, set[str]]:
+        """What risk knows as of the month about the households with ids in (after, upto] (one chunk of a full
+        re-score): a few set-based queries, however many persons the chunk holds. Also the chunk's ids."""
+        aliases = await self._alias_map()
+        households, chunk = await self.households.in_range(after=after, upto=upto)
+        m, r, f = self._members, self._refs, self._facts
+        persons = select(m.c.person_id).where(and_(m.c.household_id > after, m.c.household_id <= upto))
+        named: ColumnElement[bool] = r.c.person_id.in_(persons)
+        residents = {member.person_id for h in households if h.household_id in chunk for member in h.members}
+        merged = sorted(merged for merged, surviving in aliases.items() if surviving in residents)
+        if merged:
+            named = or_(named, r.c.person_id.in_(merged))
+        keys = select(r.c.record_key).where(named)
+        refs = list((await self._session.execute(select(r).where(r.c.record_key.in_(keys)))).all())
+        rows = (
+            await self._session.execute(
+                select(f).where(and_(f.c.record_key.in_(keys), f.c.month <= str(month))).order_by(f.c.record_key)
+            )
+        ).all()
+        return _view(month, households=households, refs=refs, versions=_current(rows, month), aliases=aliases), chunk
 
     async def _facts_as_of(self, month: AssessmentMonth, record_keys: Sequence[str] | None) -> list[FactVersion]:
         f = self._facts
@@ -227,21 +230,55 @@ class ReadModelRepository:
         else:
             for chunk in _chunks(record_keys):
                 rows.extend((await self._session.execute(query.where(f.c.record_key.in_(chunk)))).all())
-        versions: dict[str, list[FactVersion]] = defaultdict(list)
-        for row in rows:
-            versions[row.record_key].append(
-                FactVersion(
-                    record_key=row.record_key,
-                    month=row.month,
-                    kind=row.kind,
-                    removed=bool(row.removed),
-                    fields=row.fields,
-                    origin=Origin(source=row.source, file=row.file, row=int(row.row)),
-                )
+        return _current(rows, month)
+
+
+def _current(rows: Iterable[Any], month: AssessmentMonth) -> list[FactVersion]:
+    versions: dict[str, list[FactVersion]] = defaultdict(list)
+    for row in rows:
+        versions[row.record_key].append(
+            FactVersion(
+                record_key=row.record_key,
+                month=row.month,
+                kind=row.kind,
+                removed=bool(row.removed),
+                fields=row.fields,
+                origin=Origin(source=row.source, file=row.file, row=int(row.row)),
             )
-        found = []
-        for key in sorted(versions):
-            version = current_version(versions[key], month)
-            if version is not None:
-                found.append(version)
-        return found
+        )
+    found = []
+    for key in sorted(versions):
+        version = current_version(versions[key], month)
+        if version is not None:
+            found.append(version)
+    return found
+
+
+def _view(
+    month: AssessmentMonth,
+    *,
+    households: Sequence[Any],
+    refs: Iterable[Any],
+    versions: Sequence[FactVersion],
+    aliases: dict[str, str],
+) -> MonthView:
+    by_record: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    for ref in refs:
+        if ref.removed or not ref.person_id:
+            continue
+        by_record[ref.record_key].append((ref.reference_index, ref.role, aliases.get(ref.person_id, ref.person_id)))
+    return MonthView(
+        month=month,
+        households=households,
+        facts=[
+            Fact(
+                record_key=v.record_key,
+                kind=v.kind,
+                fields=v.fields,
+                origin=v.origin,
+                persons=tuple((role, pid) for _, role, pid in sorted(by_record[v.record_key])),
+            )
+            for v in versions
+            if v.record_key in by_record
+        ],
+    )

@@ -16,7 +16,7 @@ from mimamori.risk.domain.eligibility import Eligibility
 from mimamori.risk.domain.month import AssessmentMonth
 from mimamori.risk.domain.rules.language import Rule, parse_rule
 from mimamori.risk.domain.view import age_band, score_view
-from mimamori.risk.service_layer import scoring
+from mimamori.risk.service_layer import rescore_runs, scoring
 from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
 
 SERVICE = "risk"
@@ -211,19 +211,20 @@ async def dry_run(rule_id: str, version: int, *, month: AssessmentMonth, uow: Ri
     }
 
 
-async def adopt(rule_id: str, version: int, *, month: AssessmentMonth | None, uow: RiskUnitOfWork) -> int:
-    """Adopt a version and re-score everyone with it (the latest month)."""
+async def adopt(rule_id: str, version: int, *, month: AssessmentMonth | None, uow: RiskUnitOfWork) -> str | None:
+    """Adopt a version and schedule the re-score of everyone with it (the latest month); the run's id."""
     async with uow:
         if await uow.rules.get(rule_id, version) is None:
             raise NotFound(f"{rule_id}/{version}")
         await uow.rules.adopt(rule_id, version)
         latest = month or (AssessmentMonth.parse(m) if (m := await uow.facts.latest_month()) else None)
-        count = 0
+        run_id = None
         if latest is not None:
-            rule = await _rule(uow, rule_id)
-            count = (await scoring.rescore(uow, month=latest, rules=[rule])).children
+            run_id = await rescore_runs.schedule(
+                uow, month=str(latest), reason="rule_adopted", rules=[(rule_id, version)]
+            )
         await uow.commit()
-    return count
+    return run_id
 
 
 async def eligibility(

@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from mimamori.kit.auth import AccessContext, require
 from mimamori.kit.problems import Problem
 from mimamori.risk.domain.rules.language import RuleInvalid
-from mimamori.risk.entrypoints.api.dependencies import MonthDep, UowDep
+from mimamori.risk.entrypoints.api.dependencies import MonthDep, PseudonymKeyDep, UowDep
 from mimamori.risk.service_layer import exports, lists
 
 LIST_ROLES = ("caseworker", "public_health_nurse", "education_supervisor", "team_leader", "school_social_worker")
@@ -33,7 +33,6 @@ RuleAdmin = Annotated[AccessContext, Depends(require(purposes=("criteria_design"
 EligibilityAccess = Annotated[
     AccessContext, Depends(require(purposes=("eligibility_check",), roles=("caseworker", "team_leader")))
 ]
-PSEUDONYM_KEY = "risk-criteria-design"
 
 router = APIRouter(prefix="/v1", tags=["リスク判定"])
 
@@ -48,6 +47,7 @@ async def list_candidates(
     context: CandidateAccess,
     month: MonthDep,
     uow: UowDep,
+    key: PseudonymKeyDep,
     min_total: int | None = None,
     max_total: int | None = None,
     school: str | None = None,
@@ -83,7 +83,7 @@ async def list_candidates(
             "rule_version": s.rule_version,
         }
         if pseudonymous:
-            item["pseudonym"] = lists.pseudonym(s.person_id, key=PSEUDONYM_KEY)
+            item["pseudonym"] = lists.pseudonym(s.person_id, key=key)
         else:
             item["person_id"] = s.person_id
             item["explanation"] = s.explanation
@@ -202,25 +202,27 @@ async def add_version(
 
 
 @router.post("/rules/{rule_id}/versions/{version}/dry-run", summary="下書きの試行")
-async def dry_run(rule_id: str, version: int, context: RuleAdmin, month: MonthDep, uow: UowDep) -> dict[str, Any]:
+async def dry_run(
+    rule_id: str, version: int, context: RuleAdmin, month: MonthDep, uow: UowDep, key: PseudonymKeyDep
+) -> dict[str, Any]:
     """Who would enter, leave or change if this version were adopted (pseudonyms)."""
     try:
         result = await lists.dry_run(rule_id, version, month=month, uow=uow)
     except lists.NotFound as exc:
         raise _not_found(exc) from exc
-    for key in ("entered", "left", "changed"):
-        result[key] = [lists.pseudonym(p, key=PSEUDONYM_KEY) for p in result[key]]
+    for change in ("entered", "left", "changed"):
+        result[change] = [lists.pseudonym(p, key=key) for p in result[change]]
     return result
 
 
 @router.post("/rules/{rule_id}/versions/{version}/adopt", summary="バージョンを採用 (全員を再判定)")
 async def adopt(rule_id: str, version: int, context: RuleAdmin, uow: UowDep) -> dict[str, Any]:
-    """Adopt a version; everyone is re-scored with it for the latest month."""
+    """Adopt a version; a run re-scores everyone with it for the latest month (follow it at /v1/rescore-runs)."""
     try:
-        count = await lists.adopt(rule_id, version, month=None, uow=uow)
+        run_id = await lists.adopt(rule_id, version, month=None, uow=uow)
     except lists.NotFound as exc:
         raise _not_found(exc) from exc
-    return {"rule": rule_id, "adopted": version, "rescored": count}
+    return {"rule": rule_id, "adopted": version, "rescore_run": run_id}
 
 
 @router.get("/eligibility/{list_id}", summary="受給要件を満たすが受給していない一覧")
