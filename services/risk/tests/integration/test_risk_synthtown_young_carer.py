@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 
 from mimamori.contracts import event_type, topic_of
+from mimamori.events.audit.v1 import access_pb2
 from mimamori.events.common.v1 import provenance_pb2
 from mimamori.events.identity.v1 import person_pb2
 from mimamori.events.ingest.v1 import person_record_pb2
 from mimamori.events.ingest.v1 import source_record_pb2 as sr
+from mimamori.kit.auth import AccessContext
 from mimamori.kit.config import PlatformSettings
 from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.messaging.inprocess import InProcessBus
@@ -36,6 +38,10 @@ pytestmark = pytest.mark.integration
 MONTHS = ["202604", "202605", "202606"]
 SYNTHTOWN_TESTS = Path(__file__).resolve().parents[4] / "tools" / "synthtown" / "tests"
 EVENT_SOURCES = {"koumu_shusseki", "koumu_hokenshitsu"}
+EXPORTER = AccessContext(
+    subject="staff-9", roles=["caseworker"], purpose="early_detection", decision_id="d", municipality="143669"
+)
+ELIGIBILITY = EXPORTER.model_copy(update={"purpose": "eligibility_check"})
 
 
 def _load(name: str, path: Path) -> ModuleType:
@@ -290,7 +296,9 @@ async def test_exported_young_carer_scores_equal_the_independent_scoring(town: A
     for month in MONTHS:
         await bus.publish(feeder.month(month))
         await runtime.wait_idle(timeout=120)
-        rows = await exports.rule_rows("young_carer", month=AssessmentMonth.parse(month), uow=factory())
+        rows = await exports.rule_rows(
+            "young_carer", month=AssessmentMonth.parse(month), uow=factory(), context=EXPORTER, route="test"
+        )
         assert rows[0] == ["宛名番号", "a", "b", "c", "d", "total"]
         exported = {by_atena[r[0]]: r[1:] for r in rows[1:]}
         assert set(exported) == expected_population(town, month), month
@@ -388,7 +396,9 @@ async def test_eligibility_lists_and_the_routes_on_the_same_town(town: Any, runt
         await runtime.wait_idle(timeout=120)
         want = independent_eligibility(town, month)
         for list_id in ("E1", "E2", "E3"):
-            rows = await exports.eligibility_rows(list_id, month=AssessmentMonth.parse(month), uow=factory())
+            rows = await exports.eligibility_rows(
+                list_id, month=AssessmentMonth.parse(month), uow=factory(), context=ELIGIBILITY, route="test"
+            )
             got = {by_atena[r[0]] for r in rows[1:]}
             assert got == want[list_id], (month, list_id, got ^ want[list_id])
             sizes[list_id] += len(got)
@@ -397,17 +407,21 @@ async def test_eligibility_lists_and_the_routes_on_the_same_town(town: Any, runt
     # The stored (incremental) scores equal a full re-score of the last month.
     from mimamori.risk.service_layer import scoring
 
-    before = await exports.rule_rows("young_carer", month=AssessmentMonth.parse(MONTHS[-1]), uow=factory())
+    before = await exports.rule_rows(
+        "young_carer", month=AssessmentMonth.parse(MONTHS[-1]), uow=factory(), context=EXPORTER, route="test"
+    )
     uow = factory()
     async with uow:
         await scoring.rescore(uow, month=AssessmentMonth.parse(MONTHS[-1]))
         await uow.commit()
-    after = await exports.rule_rows("young_carer", month=AssessmentMonth.parse(MONTHS[-1]), uow=factory())
+    after = await exports.rule_rows(
+        "young_carer", month=AssessmentMonth.parse(MONTHS[-1]), uow=factory(), context=EXPORTER, route="test"
+    )
     assert before == after
 
     import httpx
 
-    from mimamori.kit.auth import CONTEXT_HEADER, AccessContext
+    from mimamori.kit.auth import CONTEXT_HEADER
 
     signer = runtime.platform.context_signer
     assert signer is not None
@@ -469,3 +483,31 @@ async def test_eligibility_lists_and_the_routes_on_the_same_town(town: Any, runt
 
         feed = (await client.get("/v1/alerts?limit=1000", headers=headers("early_detection", "caseworker"))).json()
         assert feed["items"] and {i["rule"] for i in feed["items"]} >= {"young_carer"}
+        # Alerts are about changes: the first month ever scored raises none.
+        assert all(i["month"] != MONTHS[0] for i in feed["items"])
+
+        # CSV exports are audited like every personal read: who, which purpose, every person in the file.
+        for path, purpose in (
+            (f"/v1/eligibility/E2/export?month={month}", "eligibility_check"),
+            (f"/v1/rules/young_carer/export?month={month}", "early_detection"),
+        ):
+            exported = await client.get(path, headers=headers(purpose, "caseworker"))
+            assert exported.status_code == 200, exported.text
+            await runtime.wait_idle()
+            listed = {by_atena[line.split(",")[0]] for line in exported.text.splitlines()[1:]}
+            route = path.split("?")[0].replace("E2", "{list_id}").replace("young_carer", "{rule_id}")
+            records = [e for e in audit_events(runtime) if e.route == route]
+            assert records, route
+            assert records[-1].purpose == purpose and records[-1].action == "export" and records[-1].actor == "staff-1"
+            assert listed and set(records[-1].person_ids) == listed
+
+
+def audit_events(runtime: Runtime) -> list[access_pb2.AccessRecorded]:
+    bus = runtime.platform.bus
+    assert isinstance(bus, InProcessBus)
+    events = []
+    for envelope in bus.messages("audit.access.v1"):
+        event = access_pb2.AccessRecorded()
+        event.ParseFromString(envelope.payload)
+        events.append(event)
+    return events

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -153,6 +154,9 @@ class AssessmentRepository:
                 )
             )
         now = datetime.now(UTC)
+        if self._session.bind.dialect.name == "postgresql":
+            await self._copy(rule_id=rule_id, version=version, month=month, scored=scored, now=now)
+            return
         rows = [
             {
                 "rule_id": rule_id,
@@ -173,6 +177,33 @@ class AssessmentRepository:
         ]
         for start in range(0, len(rows), CHUNK):
             await self._session.execute(insert(a), rows[start : start + CHUNK])
+
+    async def _copy(self, *, rule_id: str, version: int, month: str, scored: Sequence[Scored], now: datetime) -> None:
+        # A full re-score writes hundreds of thousands of rows: COPY, in the session's own transaction, is several
+        # times faster than INSERT.
+        connection = await self._session.connection()
+        raw = await connection.get_raw_connection()
+        records = [
+            (
+                rule_id,
+                version,
+                month,
+                s.assessment.person_id,
+                s.assessment.candidate,
+                s.assessment.total,
+                json.dumps(s.assessment.subscores),
+                json.dumps(s.assessment.explanation, ensure_ascii=False),
+                s.household_id,
+                s.school_code,
+                s.grade,
+                s.age,
+                now,
+            )
+            for s in scored
+        ]
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            self._a.name, records=records, columns=[c.name for c in self._a.columns]
+        )
 
     async def remove(self, *, rule_id: str, version: int, month: str, person_ids: Iterable[str]) -> None:
         """Forget the assessments of children no longer scored (left the roll, moved away)."""

@@ -248,7 +248,9 @@ def _current(rows: Iterable[Any], month: AssessmentMonth) -> list[FactVersion]:
         )
     found = []
     for key in sorted(versions):
-        version = current_version(versions[key], month)
+        held = versions[key]
+        # Most records were announced once: that version holds unless it is a removal.
+        version = (held[0] if not held[0].removed else None) if len(held) == 1 else current_version(held, month)
         if version is not None:
             found.append(version)
     return found

@@ -55,6 +55,10 @@ class MonthView:
     facts: Sequence[Fact]
     _by_person: dict[str, list[Fact]] = field(default_factory=dict, init=False)
     _home: dict[str, Household] = field(default_factory=dict, init=False)
+    # Derived once per view: every rule of a re-score asks for the same populations and subjects.
+    _pupils: dict[str, Pupil] | None = field(default=None, init=False)
+    _populations: dict[Population, dict[str, Pupil | None]] = field(default_factory=dict, init=False)
+    _subjects: dict[str, Subject] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         by_person: dict[str, list[Fact]] = defaultdict(list)
@@ -81,6 +85,8 @@ class MonthView:
 
     def pupils(self) -> dict[str, Pupil]:
         """Every resident child on the month's school roll, with their place on it."""
+        if self._pupils is not None:
+            return self._pupils
         found: dict[str, Pupil] = {}
         for fact in self.facts:
             if fact.kind != "school_roll":
@@ -92,10 +98,16 @@ class MonthView:
                         fact.fields.get("student_no", ""),
                         fact.fields.get("grade", ""),
                     )
+        self._pupils = found
         return found
 
     def population(self, population: Population) -> dict[str, Pupil | None]:
         """Who a rule scores: resident pupils on the roll, or children of the households by age."""
+        if population not in self._populations:
+            self._populations[population] = self._population(population)
+        return self._populations[population]
+
+    def _population(self, population: Population) -> dict[str, Pupil | None]:
         if population.kind == "school_roll":
             return dict(self.pupils())
         pupils = self.pupils()
@@ -114,6 +126,11 @@ class MonthView:
 
     def subject(self, person_id: str) -> Subject:
         """A child with their family and the facts of everyone the rules may look at."""
+        if person_id not in self._subjects:
+            self._subjects[person_id] = self._subject(person_id)
+        return self._subjects[person_id]
+
+    def _subject(self, person_id: str) -> Subject:
         day = self.month.last_day
         household = self._home.get(person_id)
         parents: tuple[str, ...] = ()

@@ -238,7 +238,9 @@ async def eligibility(list_id: str, context: EligibilityAccess, month: MonthDep,
 async def export_rule(rule_id: str, context: ChildScoresAccess, month: MonthDep, uow: UowDep) -> str:
     """宛名番号, sub-scores, total per scored child (as `mimamori risk export`)."""
     try:
-        rows = await exports.rule_rows(rule_id, month=month, uow=uow)
+        rows = await exports.rule_rows(
+            rule_id, month=month, uow=uow, context=context, route="/v1/rules/{rule_id}/export"
+        )
     except exports.UnknownRule as exc:
         raise _not_found(exc) from exc
     return exports.as_csv(rows)
@@ -249,4 +251,7 @@ async def export_eligibility(list_id: str, context: EligibilityAccess, month: Mo
     """宛名番号 per person on the list."""
     if list_id not in ("E1", "E2", "E3"):
         raise Problem(status=404, code="not_found", title="一覧は E1, E2, E3 のいずれかです")
-    return exports.as_csv(await exports.eligibility_rows(list_id, month=month, uow=uow))
+    rows = await exports.eligibility_rows(
+        list_id, month=month, uow=uow, context=context, route="/v1/eligibility/{list_id}/export"
+    )
+    return exports.as_csv(rows)
