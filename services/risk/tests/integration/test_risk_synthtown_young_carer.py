@@ -483,6 +483,27 @@ async def test_eligibility_lists_and_the_routes_on_the_same_town(town: Any, runt
 
         feed = (await client.get("/v1/alerts?limit=1000", headers=headers("early_detection", "caseworker"))).json()
         assert feed["items"] and {i["rule"] for i in feed["items"]} >= {"young_carer"}
+        # Correlations between indicators: only pairs whose every 2x2 cell has 5 or more children are shown.
+        corr = await client.get(
+            f"/v1/indicators/correlations?month={month}&level=subscore", headers=headers("policy_statistics", "analyst")
+        )
+        assert corr.status_code == 200, corr.text
+        pairs = corr.json()["pairs"]
+        assert len(pairs) == 15 * 14 // 2  # six rules: candidacy and sub-scores
+        assert all(
+            p["both"] >= 5 and p["children"] - p["both"] >= 15 and -1 <= p["phi"] <= 1 for p in pairs if p["phi"]
+        )
+        assert all(p["both"] is None and p["phi"] is None for p in pairs if p["suppressed"])
+        counts = {c["indicator"]: c for c in corr.json()["indicators"]}
+        with_a = sum(1 for r in after[1:] if int(r[1]) > 0)
+        assert counts["young_carer.a"]["children"] == len(after) - 1
+        assert counts["young_carer.a"]["holds"] == (with_a if min(with_a, len(after) - 1 - with_a) >= 5 else None)
+        assert (
+            await client.get(
+                f"/v1/indicators/correlations?month={month}", headers=headers("early_detection", "caseworker")
+            )
+        ).status_code == 403
+
         # Alerts are about changes: the first month ever scored raises none.
         assert all(i["month"] != MONTHS[0] for i in feed["items"])
 

@@ -15,6 +15,7 @@ from mimamori.risk.adapters.assessments import StoredAssessment
 from mimamori.risk.domain.eligibility import Eligibility
 from mimamori.risk.domain.month import AssessmentMonth
 from mimamori.risk.domain.rules.language import Rule, parse_rule
+from mimamori.risk.domain.statistics import Indicators
 from mimamori.risk.domain.view import age_band, score_view
 from mimamori.risk.service_layer import rescore_runs, scoring
 from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
@@ -152,6 +153,44 @@ async def aggregate(
         }
         for g in sorted(scored)
     ]
+
+
+async def correlations(*, month: AssessmentMonth, level: str, uow: RiskUnitOfWork) -> dict[str, Any]:
+    """Co-occurrence and phi between indicators (each rule's candidacy, its sub-scores above zero, or its items
+    that gave points) across the month's scored children; small cells suppressed (see domain/statistics.py)."""
+    indicators = Indicators()
+    async with uow:
+        rules = await scoring.adopted_rules(uow)
+        for rule in rules:
+            stored = await uow.assessments.list(rule_id=rule.id, version=rule.version, month=str(month))
+            for s in stored:
+                values = {rule.id: s.candidate}
+                if level in ("subscore", "item"):
+                    values |= {f"{rule.id}.{sub}": score > 0 for sub, score in s.subscores.items()}
+                if level == "item":
+                    values |= {
+                        f"{rule.id}.{item['id']}": bool(item["awarded"])
+                        for node in s.explanation.get("subscores", [])
+                        for item in node.get("items", [])
+                    }
+                indicators.add(s.person_id, values)
+    return {
+        "indicators": [
+            {"indicator": c.indicator, "children": c.children, "holds": c.holds}
+            for c in indicators.counts(min_cell=MIN_CELL)
+        ],
+        "pairs": [
+            {
+                "first": p.first,
+                "second": p.second,
+                "children": p.children,
+                "both": p.both,
+                "phi": p.phi,
+                "suppressed": p.suppressed,
+            }
+            for p in indicators.pairs(min_cell=MIN_CELL)
+        ],
+    }
 
 
 async def alerts(

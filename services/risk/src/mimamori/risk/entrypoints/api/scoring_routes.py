@@ -133,6 +133,19 @@ async def aggregates(
     return {"rule": rule_id, "month": str(month), "group_by": group_by, "min_cell": lists.MIN_CELL, "cells": cells}
 
 
+@router.get("/indicators/correlations", summary="指標の相関 (少人数セルは秘匿)")
+async def correlations(
+    context: StatsAccess,
+    month: MonthDep,
+    uow: UowDep,
+    level: Annotated[str, Query(pattern="^(rule|subscore|item)$")] = "subscore",
+) -> dict[str, Any]:
+    """Co-occurrence counts and phi coefficients between every pair of indicators (candidacy per rule, sub-scores,
+    or items) over the children both were assessed on; a pair with any 2x2 cell under 5 is suppressed whole."""
+    found = await lists.correlations(month=month, level=level, uow=uow)
+    return {"month": str(month), "level": level, "min_cell": lists.MIN_CELL, **found}
+
+
 @router.get("/alerts", summary="アラート")
 async def alert_feed(
     context: ChildScoresAccess,
