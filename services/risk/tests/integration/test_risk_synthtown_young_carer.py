@@ -397,7 +397,12 @@ async def test_eligibility_lists_and_the_routes_on_the_same_town(town: Any, runt
         want = independent_eligibility(town, month)
         for list_id in ("E1", "E2", "E3"):
             rows = await exports.eligibility_rows(
-                list_id, month=AssessmentMonth.parse(month), uow=factory(), context=ELIGIBILITY, route="test"
+                list_id,
+                month=AssessmentMonth.parse(month),
+                uow=factory(),
+                context=ELIGIBILITY,
+                route="test",
+                chunk_households=7,  # many chunks: a list is the union of the chunks' lists
             )
             got = {by_atena[r[0]] for r in rows[1:]}
             assert got == want[list_id], (month, list_id, got ^ want[list_id])

@@ -154,7 +154,7 @@ class AssessmentRepository:
                 )
             )
         now = datetime.now(UTC)
-        if self._session.bind.dialect.name == "postgresql":
+        if self._session.get_bind().dialect.name == "postgresql":
             await self._copy(rule_id=rule_id, version=version, month=month, scored=scored, now=now)
             return
         rows = [
@@ -263,7 +263,7 @@ class AssessmentRepository:
         )
         return {row.person_id for row in rows}
 
-    async def list(
+    async def of_month(
         self,
         *,
         rule_id: str,

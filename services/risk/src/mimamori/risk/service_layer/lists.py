@@ -12,12 +12,11 @@ from typing import Any
 from mimamori.kit.audit_trail import access_event, record_access
 from mimamori.kit.auth import AccessContext
 from mimamori.risk.adapters.assessments import StoredAssessment
-from mimamori.risk.domain.eligibility import Eligibility
 from mimamori.risk.domain.month import AssessmentMonth
 from mimamori.risk.domain.rules.language import Rule, parse_rule
 from mimamori.risk.domain.statistics import Indicators
 from mimamori.risk.domain.view import age_band, score_view
-from mimamori.risk.service_layer import rescore_runs, scoring
+from mimamori.risk.service_layer import exports, rescore_runs, scoring
 from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
 
 SERVICE = "risk"
@@ -78,7 +77,7 @@ async def candidates(
     """Candidates of a month under the adopted version, filtered (band, school, grade, age band) and paged."""
     async with uow:
         rule = await _rule(uow, rule_id)
-        stored = await uow.assessments.list(
+        stored = await uow.assessments.of_month(
             rule_id=rule.id, version=rule.version, month=str(month), candidates_only=True
         )
         chosen = [s for s in stored if _keep(s, filters)]
@@ -122,7 +121,7 @@ async def aggregate(
     other cell of the grouping whenever one is, so no cell is recovered from the town total by differencing."""
     async with uow:
         rule = await _rule(uow, rule_id)
-        stored = await uow.assessments.list(rule_id=rule.id, version=rule.version, month=str(month))
+        stored = await uow.assessments.of_month(rule_id=rule.id, version=rule.version, month=str(month))
 
     def key(s: StoredAssessment) -> str:
         if group_by == "school":
@@ -162,7 +161,7 @@ async def correlations(*, month: AssessmentMonth, level: str, uow: RiskUnitOfWor
     async with uow:
         rules = await scoring.adopted_rules(uow)
         for rule in rules:
-            stored = await uow.assessments.list(rule_id=rule.id, version=rule.version, month=str(month))
+            stored = await uow.assessments.of_month(rule_id=rule.id, version=rule.version, month=str(month))
             for s in stored:
                 values = {rule.id: s.candidate}
                 if level in ("subscore", "item"):
@@ -228,12 +227,14 @@ async def dry_run(rule_id: str, version: int, *, month: AssessmentMonth, uow: Ri
             raise NotFound(f"{rule_id}/{version}")
         current = await _rule(uow, rule_id)
         draft = scoring.rule_of(row.text)
-        view = await scoring.full_view(uow, month)
         stored = {
             s.person_id: s
-            for s in await uow.assessments.list(rule_id=rule_id, version=current.version, month=str(month))
+            for s in await uow.assessments.of_month(rule_id=rule_id, version=current.version, month=str(month))
         }
-    new = {s.assessment.person_id: s.assessment for s in score_view(draft, view)}
+        new = {}
+        async for view, chunk in scoring.views_in_chunks(uow, month):
+            mine = scoring.at_home_in(view, chunk, view.population(draft.population))
+            new.update({s.assessment.person_id: s.assessment for s in score_view(draft, view, only=mine)})
     entered = sorted(p for p, a in new.items() if a.candidate and not (p in stored and stored[p].candidate))
     left = sorted(p for p, s in stored.items() if s.candidate and not (p in new and new[p].candidate))
     changed = sorted(
@@ -271,8 +272,7 @@ async def eligibility(
 ) -> list[dict[str, Any]]:
     """An eligibility list with the reasons and the tax rows behind them (purpose eligibility_check only)."""
     async with uow:
-        view = await scoring.full_view(uow, month)
-        found = Eligibility(view).list(list_id)
+        found = await exports.eligible_persons(list_id, month=month, uow=uow)
         numbers = await uow.facts.numbers(e.person_id for e in found)
         _audit(uow, context, route, [e.person_id for e in found])
         await uow.commit()

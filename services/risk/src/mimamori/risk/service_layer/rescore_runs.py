@@ -91,8 +91,7 @@ async def advance(run_id: str, *, uow: RiskUnitOfWork, settings: RunSettings) ->
         children: set[str] = set()
         alerts = 0
         for rule in rules:
-            population = view.population(rule.population)
-            mine = [p for p in population if (home := view.home(p)) is not None and home.household_id in chunk]
+            mine = scoring.at_home_in(view, chunk, view.population(rule.population))
             scored = score_view(rule, view, only=mine)
             children.update(mine)
             alerts += await scoring.store_scored(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -161,6 +161,25 @@ def _band(candidate: bool, total: int | None, threshold: int | None) -> int:
     if not candidate:
         return 0
     return 2 if threshold is not None and total is not None and total >= threshold else 1
+
+
+CHUNK_HOUSEHOLDS = 2000
+
+
+async def views_in_chunks(
+    uow: RiskUnitOfWork, month: AssessmentMonth, *, households: int = CHUNK_HOUSEHOLDS
+) -> AsyncIterator[tuple[MonthView, set[str]]]:
+    """What risk knows as of the month, a chunk of households at a time (memory stays bounded however large the
+    town), each with the ids of the chunk's households: a child belongs to the chunk holding its home."""
+    cursor = ""
+    while ids := await uow.households.ids_after(cursor, limit=households):
+        yield await uow.facts.chunk_view(month, after=cursor, upto=ids[-1])
+        cursor = ids[-1]
+
+
+def at_home_in(view: MonthView, chunk: set[str], person_ids: Iterable[str]) -> list[str]:
+    """The persons whose home household is in the chunk."""
+    return [p for p in person_ids if (home := view.home(p)) is not None and home.household_id in chunk]
 
 
 async def full_view(uow: RiskUnitOfWork, month: AssessmentMonth) -> MonthView:

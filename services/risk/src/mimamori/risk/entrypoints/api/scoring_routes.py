@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse
 
 from mimamori.kit.auth import AccessContext, require
 from mimamori.kit.problems import Problem
+from mimamori.risk.domain import view as views
 from mimamori.risk.domain.rules.language import RuleInvalid
 from mimamori.risk.entrypoints.api.dependencies import MonthDep, PseudonymKeyDep, UowDep
 from mimamori.risk.service_layer import exports, lists
@@ -79,7 +80,7 @@ async def list_candidates(
             "subscores": s.subscores,
             "school": s.school_code,
             "grade": s.grade,
-            "age_band": lists.age_band(s.age),
+            "age_band": views.age_band(s.age),
             "rule_version": s.rule_version,
         }
         if pseudonymous:
