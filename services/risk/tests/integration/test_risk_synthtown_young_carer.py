@@ -190,6 +190,7 @@ class Feeder:
         self.present: dict[str, dict[str, sr.SourceRecordReceived]] = defaultdict(dict)
         self.households: set[str] = set()
         self.version = 0
+        self.addresses: dict[str, str] = {}
 
     def month(self, month: str) -> list[Envelope]:
         self.version += 1
@@ -210,6 +211,16 @@ class Feeder:
             out.append(
                 envelope(person_pb2.PersonLinked(person_id=ref.truth_id, atena_no=str(row["宛名番号"])), ref.truth_id)
             )
+            jumin = person_record_pb2.PersonRecordReceived(
+                record_key=f"jumin:{row['宛名番号']}",
+                change=person_record_pb2.RECORD_CHANGE_CHANGED,
+                atena_no=str(row["宛名番号"]),
+                address=str(row["住所"]),
+                resident_status=str(row["住民区分"]),
+                dv_support=bool(row["支援措置"]),
+            )
+            out.append(envelope(jumin, jumin.record_key))
+            self.addresses[ref.truth_id] = "" if row["支援措置"] else str(row["住所"])
         for code in sorted(self.households | set(members)):
             message = person_pb2.HouseholdChanged(
                 household_id=code, setai_code=code, members=members.get(code, []), version=self.version
@@ -508,6 +519,35 @@ async def test_eligibility_lists_and_the_routes_on_the_same_town(town: Any, runt
                 f"/v1/indicators/correlations?month={month}", headers=headers("early_detection", "caseworker")
             )
         ).status_code == 403
+
+        # Districts (大字 of 住民記録's address): a grouping of the aggregates and a filter of the candidates.
+        by_district = (
+            await client.get(
+                f"/v1/rules/young_carer/aggregates?month={month}&group_by=district",
+                headers=headers("policy_statistics", "analyst"),
+            )
+        ).json()["cells"]
+        groups = {c["group"] for c in by_district}
+        assert len(groups - {"不明"}) >= 2
+        assert all(g == "不明" or any(f"開成町{g}" in a for a in feeder.addresses.values()) for g in groups)
+        assert sum(c["scored"] or 0 for c in by_district) <= len(after) - 1
+        district = max((c for c in by_district if c["group"] != "不明"), key=lambda c: c["scored"] or 0)["group"]
+        in_district = (
+            await client.get(
+                f"/v1/rules/young_carer/candidates?month={month}&district={district}&size=500",
+                headers=headers("early_detection", "caseworker"),
+            )
+        ).json()
+        everyone = (
+            await client.get(
+                f"/v1/rules/young_carer/candidates?month={month}&size=500",
+                headers=headers("early_detection", "caseworker"),
+            )
+        ).json()
+        assert 0 < in_district["total"] < everyone["total"]
+        assert {i["person_id"] for i in in_district["items"]} == {
+            i["person_id"] for i in everyone["items"] if f"開成町{district}" in feeder.addresses[i["person_id"]]
+        }
 
         # Alerts are about changes: the first month ever scored raises none.
         assert all(i["month"] != MONTHS[0] for i in feed["items"])

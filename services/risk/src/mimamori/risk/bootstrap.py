@@ -38,7 +38,7 @@ def bootstrap(*, wiring: Wiring, settings: RiskSettings | None = None) -> FastAP
     settings = settings or RiskSettings()
     platform = wiring.platform
     factory: Callable[[], RiskUnitOfWork] = wiring.units(RiskUnitOfWork, tables=wiring.tables)
-    consumers.subscribe(platform.bus, uow=factory, retries=platform.settings.consumer_retries)
+    consumers.subscribe(platform.bus, uow=factory, retries=platform.settings.consumer_retries, town=settings.town_name)
     app = create_service_app(
         name="risk",
         title="Mimamori risk",

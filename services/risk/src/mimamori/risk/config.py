@@ -20,6 +20,7 @@ class RiskSettings(BaseSettings):
         description="secret key of the pseudonyms shown under criteria_design (HMAC-SHA-256); required outside "
         "development, where a fixed development key stands in",
     )
+    town_name: str = Field(default="開成町", description="the town's name as addresses write it (districts follow it)")
     rescore_chunk_households: int = Field(default=2000, ge=1, description="households scored per transaction")
     rescore_settle_seconds: float = Field(
         default=1.0, ge=0, description="a scheduled full re-score starts once no batch asked for it this long"

@@ -46,6 +46,7 @@ class ReadModelRepository:
         self._refs = tables["fact_references"]
         self._aliases = tables["person_aliases"]
         self._numbers = tables["person_numbers"]
+        self._districts = tables["resident_districts"]
         self._households_t = tables["households"]
         self._members = tables["household_members"]
         self.households = households
@@ -156,6 +157,24 @@ class ReadModelRepository:
             rows = await self._session.execute(query.where(n.c.person_id.in_(chunk)))
             found.update({row.person_id: row.atena_no for row in rows})
         return found
+
+    async def set_districts(self, districts: dict[str, str | None]) -> None:
+        """Each 宛名番号's district (None: the record was removed, forget it)."""
+        d = self._districts
+        keys = sorted(districts)
+        for chunk in _chunks(keys):
+            await self._session.execute(delete(d).where(d.c.atena_no.in_(chunk)))
+        rows = [{"atena_no": k, "district": v} for k, v in sorted(districts.items()) if v is not None]
+        for chunk in _chunks(rows):
+            await self._session.execute(insert(d), list(chunk))
+
+    async def districts(self) -> dict[str, str]:
+        """Every person's district, by person id (through their 宛名番号)."""
+        n, d = self._numbers, self._districts
+        rows = await self._session.execute(
+            select(n.c.person_id, d.c.district).join(d, d.c.atena_no == n.c.atena_no).where(d.c.district != "")
+        )
+        return {row.person_id: row.district for row in rows}
 
     async def latest_month(self) -> str | None:
         """The latest extraction month any source record was announced for."""

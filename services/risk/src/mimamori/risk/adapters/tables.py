@@ -133,7 +133,14 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("error", String(200), nullable=False),
         Index("ix_rescore_runs_status", "status", "requested_at"),
     )
+    districts = Table(
+        "resident_districts",
+        metadata,
+        Column("atena_no", String(20), primary_key=True),
+        Column("district", String(40), nullable=False),
+    )
     return {
+        "resident_districts": districts,
         "rescore_runs": runs,
         "households": households,
         "household_members": members,

@@ -21,7 +21,7 @@ from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
 
 SERVICE = "risk"
 MIN_CELL = 5
-GROUPINGS = ("town", "school", "grade", "age_band")
+GROUPINGS = ("town", "school", "grade", "age_band", "district")
 
 
 class NotFound(LookupError):
@@ -80,12 +80,17 @@ async def candidates(
         stored = await uow.assessments.of_month(
             rule_id=rule.id, version=rule.version, month=str(month), candidates_only=True
         )
-        chosen = [s for s in stored if _keep(s, filters)]
+        districts = await uow.facts.districts() if filters.get("district") else {}
+        chosen = [s for s in stored if _keep(s, filters) and _in_district(s, filters, districts)]
         chosen.sort(key=lambda s: (-(s.total or 0), s.person_id))
         items = chosen[(page - 1) * size : page * size]
         _audit(uow, context, route, [s.person_id for s in items])
         await uow.commit()
     return Page(total=len(chosen), items=items)
+
+
+def _in_district(s: StoredAssessment, filters: dict[str, Any], districts: dict[str, str]) -> bool:
+    return not filters.get("district") or districts.get(s.person_id, "不明") == filters["district"]
 
 
 def _keep(s: StoredAssessment, filters: dict[str, Any]) -> bool:
@@ -122,8 +127,11 @@ async def aggregate(
     async with uow:
         rule = await _rule(uow, rule_id)
         stored = await uow.assessments.of_month(rule_id=rule.id, version=rule.version, month=str(month))
+        districts = await uow.facts.districts() if group_by == "district" else {}
 
     def key(s: StoredAssessment) -> str:
+        if group_by == "district":
+            return districts.get(s.person_id, "不明")
         if group_by == "school":
             return s.school_code or "不明"
         if group_by == "grade":

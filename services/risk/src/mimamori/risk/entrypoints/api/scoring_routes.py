@@ -54,11 +54,19 @@ async def list_candidates(
     school: str | None = None,
     grade: str | None = None,
     age_band: str | None = None,
+    district: str | None = None,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Candidates under the adopted version; pseudonyms only under criteria_design."""
-    filters = {"min_total": min_total, "max_total": max_total, "school": school, "grade": grade, "age_band": age_band}
+    filters = {
+        "min_total": min_total,
+        "max_total": max_total,
+        "school": school,
+        "grade": grade,
+        "age_band": age_band,
+        "district": district,
+    }
     try:
         found = await lists.candidates(
             rule_id=rule_id,
@@ -124,7 +132,7 @@ async def aggregates(
     context: StatsAccess,
     month: MonthDep,
     uow: UowDep,
-    group_by: Annotated[str, Query(pattern="^(town|school|grade|age_band)$")] = "town",
+    group_by: Annotated[str, Query(pattern="^(town|school|grade|age_band|district)$")] = "town",
 ) -> dict[str, Any]:
     """Scored children and candidates per fixed group; cells under 5 (and their complements) are null."""
     try:
