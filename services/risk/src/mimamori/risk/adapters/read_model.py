@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -50,6 +50,13 @@ class ReadModelRepository:
         self._households_t = tables["households"]
         self._members = tables["household_members"]
         self.households = households
+
+    async def lock_scoring(self) -> None:
+        """Serialise scorers until this transaction ends: a run's chunk and a consumer's re-score of the same child
+        must not read before the other commits, or the later commit would store a score of older data. (SQLite
+        has one writer at a time already.)"""
+        if self._session.get_bind().dialect.name == "postgresql":
+            await self._session.execute(text("SELECT pg_advisory_xact_lock(hashtext('mimamori.risk.scoring'))"))
 
     async def store_fact_versions(self, versions: Sequence[FactVersion]) -> None:
         """Keep each version; a later announcement in the same month replaces the earlier one."""

@@ -20,6 +20,7 @@ from mimamori.risk.service_layer import scoring
 from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
 
 log = logging.getLogger("mimamori.risk")
+RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ async def claim(run_id: str, *, uow: RiskUnitOfWork, settings: RunSettings) -> b
 async def advance(run_id: str, *, uow: RiskUnitOfWork, settings: RunSettings) -> bool:
     """Score the run's next chunk of households and commit it with the cursor; False once the run is done."""
     async with uow:
+        await uow.facts.lock_scoring()
         run = await uow.runs.get(run_id)
         if run is None or run.status != "running":
             return False
@@ -108,27 +110,28 @@ async def advance(run_id: str, *, uow: RiskUnitOfWork, settings: RunSettings) ->
 
 
 async def execute(run_id: str, *, factory: Callable[[], RiskUnitOfWork], settings: RunSettings) -> None:
-    """Advance a claimed run to its end (a failure marks it failed; its cursor stays for a new request)."""
-    try:
-        while await advance(run_id, uow=factory(), settings=settings):
-            await asyncio.sleep(0)  # let requests and consumers in between chunks
-    except Exception as exc:
-        log.exception("re-score run failed", extra={"run_id": run_id})
-        async with factory() as uow:
-            await uow.runs.finish(run_id, status=FAILED, error=type(exc).__name__)
-            await uow.commit()
-
-
-async def work_once(*, factory: Callable[[], RiskUnitOfWork], settings: RunSettings) -> int:
-    """Take and finish every run that is free now; how many were run."""
-    async with factory() as uow:
-        free = await uow.runs.claimable(settle=settings.settle)
-    done = 0
-    for run_id in free:
-        if await claim(run_id, uow=factory(), settings=settings):
-            await execute(run_id, factory=factory, settings=settings)
-            done += 1
-    return done
+    """Advance a claimed run to its end. A chunk that fails is tried again (it is idempotent: SQLite refuses a
+    write over a snapshot another writer moved on, for one); after `RETRIES` failures in a row the run is failed
+    (its cursor stays: a new request starts over, a resumed lease goes on from it)."""
+    failures = 0
+    while True:
+        try:
+            more = await advance(run_id, uow=factory(), settings=settings)
+        except Exception as exc:
+            failures += 1
+            log.warning("re-score chunk failed", extra={"run_id": run_id, "attempt": failures})
+            if failures >= RETRIES:
+                log.exception("re-score run failed", extra={"run_id": run_id})
+                async with factory() as uow:
+                    await uow.runs.finish(run_id, status=FAILED, error=type(exc).__name__)
+                    await uow.commit()
+                return
+            await asyncio.sleep(0.1 * failures)
+            continue
+        failures = 0
+        if not more:
+            return
+        await asyncio.sleep(0)  # let requests and consumers in between chunks
 
 
 class RescoreWorker:

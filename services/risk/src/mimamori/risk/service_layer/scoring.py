@@ -73,6 +73,7 @@ async def rescore(
     households of the touched persons, for one month, in the caller's unit of work; alerts for every band that
     changed, except in a rule's first month ever scored."""
     rules = rules if rules is not None else await adopted_rules(uow)
+    await uow.facts.lock_scoring()
     scope: set[str] | None = None
     if touched is not None:
         scope = await uow.facts.household_mates(touched)
