@@ -331,7 +331,7 @@ def full_rescore(url: str, chunk: int, profile: bool, report: Any) -> None:
     result = asyncio.run(main())
     if profiler:
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 1)
     result["children_per_cpu_s"] = round(result["children"] / (usage.ru_utime + usage.ru_stime))

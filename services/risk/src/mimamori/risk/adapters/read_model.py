@@ -260,26 +260,33 @@ class ReadModelRepository:
 
 
 def _current(rows: Iterable[Any], month: AssessmentMonth) -> list[FactVersion]:
-    versions: dict[str, list[FactVersion]] = defaultdict(list)
+    """The version of each record that holds as of the month (rows of any order, months ≤ the month)."""
+    versions: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
-        versions[row.record_key].append(
-            FactVersion(
-                record_key=row.record_key,
-                month=row.month,
-                kind=row.kind,
-                removed=bool(row.removed),
-                fields=row.fields,
-                origin=Origin(source=row.source, file=row.file, row=int(row.row)),
-            )
-        )
+        versions[row.record_key].append(row)
     found = []
     for key in sorted(versions):
         held = versions[key]
-        # Most records were announced once: that version holds unless it is a removal.
-        version = (held[0] if not held[0].removed else None) if len(held) == 1 else current_version(held, month)
+        if len(held) == 1:
+            # Most records were announced once: that version holds unless it is a removal.
+            if not held[0].removed:
+                found.append(_version(held[0]))
+            continue
+        version = current_version([_version(row) for row in held], month)
         if version is not None:
             found.append(version)
     return found
+
+
+def _version(row: Any) -> FactVersion:
+    return FactVersion(
+        record_key=row.record_key,
+        month=row.month,
+        kind=row.kind,
+        removed=bool(row.removed),
+        fields=row.fields,
+        origin=Origin(source=row.source, file=row.file, row=int(row.row)),
+    )
 
 
 def _view(
@@ -295,18 +302,14 @@ def _view(
         if ref.removed or not ref.person_id:
             continue
         by_record[ref.record_key].append((ref.reference_index, ref.role, aliases.get(ref.person_id, ref.person_id)))
-    return MonthView(
-        month=month,
-        households=households,
-        facts=[
-            Fact(
-                record_key=v.record_key,
-                kind=v.kind,
-                fields=v.fields,
-                origin=v.origin,
-                persons=tuple((role, pid) for _, role, pid in sorted(by_record[v.record_key])),
-            )
-            for v in versions
-            if v.record_key in by_record
-        ],
-    )
+    facts = []
+    for v in versions:
+        named = by_record.get(v.record_key)
+        if not named:
+            continue
+        if len(named) == 1:
+            persons: tuple[tuple[str, str], ...] = ((named[0][1], named[0][2]),)
+        else:
+            persons = tuple((role, pid) for _, role, pid in sorted(named))
+        facts.append(Fact(record_key=v.record_key, kind=v.kind, fields=v.fields, origin=v.origin, persons=persons))
+    return MonthView(month=month, households=households, facts=facts)

@@ -54,6 +54,7 @@ class MonthView:
     households: Sequence[Household]  # most recently announced first
     facts: Sequence[Fact]
     _by_person: dict[str, list[Fact]] = field(default_factory=dict, init=False)
+    _by_person_kind: dict[tuple[str, str], list[Fact]] = field(default_factory=dict, init=False)
     _home: dict[str, Household] = field(default_factory=dict, init=False)
     # Derived once per view: every rule of a re-score asks for the same populations and subjects.
     _pupils: dict[str, Pupil] | None = field(default=None, init=False)
@@ -62,12 +63,15 @@ class MonthView:
 
     def __post_init__(self) -> None:
         by_person: dict[str, list[Fact]] = defaultdict(list)
+        by_person_kind: dict[tuple[str, str], list[Fact]] = defaultdict(list)
         for fact in self.facts:
             if fact.kind in RESTRICTED_KINDS:
                 continue
             for pid in {pid for _, pid in fact.persons}:
                 by_person[pid].append(fact)
+                by_person_kind[(pid, fact.kind)].append(fact)
         self._by_person = dict(by_person)
+        self._by_person_kind = dict(by_person_kind)
         day = self.month.last_day
         for household in self.households:
             for member in household.members:
@@ -149,6 +153,7 @@ class MonthView:
             siblings=siblings,
             household=residents,
             facts={p: self.facts_of(p) for p in persons},
+            facts_by_kind=self._by_person_kind,
         )
 
     def age(self, person_id: str) -> int | None:

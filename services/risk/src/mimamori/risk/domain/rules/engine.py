@@ -41,6 +41,8 @@ class Subject:
     siblings: tuple[str, ...] = ()
     household: tuple[str, ...] = ()
     facts: Mapping[str, Sequence[Fact]] = field(default_factory=dict)
+    # The same facts indexed by (person, kind), when the caller has them (a month view builds it once for all).
+    facts_by_kind: Mapping[tuple[str, str], Sequence[Fact]] | None = None
 
     def persons(self, relation: str) -> tuple[str, ...]:
         """The persons a relation names (child, parents, younger_siblings, siblings, household …)."""
@@ -104,11 +106,14 @@ class _Evaluation:
         self.rule = rule
         self.subject = subject
         self.day = subject.month.last_day
-        self._of_kind: dict[tuple[str, str], list[Fact]] = {}
+        self._of_kind: dict[tuple[str, str], Sequence[Fact]] = {}
 
-    def _facts(self, person: str, kind: str) -> list[Fact]:
+    def _facts(self, person: str, kind: str) -> Sequence[Fact]:
         # Items of a rule look at the same few kinds of each person's facts; filter each list once.
         key = (person, kind)
+        indexed = self.subject.facts_by_kind
+        if indexed is not None and person in self.subject.facts:
+            return indexed.get(key, ())
         found = self._of_kind.get(key)
         if found is None:
             found = [f for f in self.subject.facts.get(person, ()) if f.kind == kind]
