@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 
 from mimamori.contracts import event_type, topic_of
+from mimamori.events.audit.v1 import access_pb2
 from mimamori.events.common.v1 import provenance_pb2
 from mimamori.events.identity.v1 import person_pb2
 from mimamori.events.ingest.v1 import person_record_pb2
 from mimamori.events.ingest.v1 import source_record_pb2 as sr
+from mimamori.kit.auth import AccessContext
 from mimamori.kit.config import PlatformSettings
 from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.messaging.inprocess import InProcessBus
@@ -36,6 +38,10 @@ pytestmark = pytest.mark.integration
 MONTHS = ["202604", "202605", "202606"]
 SYNTHTOWN_TESTS = Path(__file__).resolve().parents[4] / "tools" / "synthtown" / "tests"
 EVENT_SOURCES = {"koumu_shusseki", "koumu_hokenshitsu"}
+EXPORTER = AccessContext(
+    subject="staff-9", roles=["caseworker"], purpose="early_detection", decision_id="d", municipality="143669"
+)
+ELIGIBILITY = EXPORTER.model_copy(update={"purpose": "eligibility_check"})
 
 
 def _load(name: str, path: Path) -> ModuleType:
@@ -184,6 +190,7 @@ class Feeder:
         self.present: dict[str, dict[str, sr.SourceRecordReceived]] = defaultdict(dict)
         self.households: set[str] = set()
         self.version = 0
+        self.addresses: dict[str, str] = {}
 
     def month(self, month: str) -> list[Envelope]:
         self.version += 1
@@ -204,6 +211,16 @@ class Feeder:
             out.append(
                 envelope(person_pb2.PersonLinked(person_id=ref.truth_id, atena_no=str(row["宛名番号"])), ref.truth_id)
             )
+            jumin = person_record_pb2.PersonRecordReceived(
+                record_key=f"jumin:{row['宛名番号']}",
+                change=person_record_pb2.RECORD_CHANGE_CHANGED,
+                atena_no=str(row["宛名番号"]),
+                address=str(row["住所"]),
+                resident_status=str(row["住民区分"]),
+                dv_support=bool(row["支援措置"]),
+            )
+            out.append(envelope(jumin, jumin.record_key))
+            self.addresses[ref.truth_id] = "" if row["支援措置"] else str(row["住所"])
         for code in sorted(self.households | set(members)):
             message = person_pb2.HouseholdChanged(
                 household_id=code, setai_code=code, members=members.get(code, []), version=self.version
@@ -290,7 +307,9 @@ async def test_exported_young_carer_scores_equal_the_independent_scoring(town: A
     for month in MONTHS:
         await bus.publish(feeder.month(month))
         await runtime.wait_idle(timeout=120)
-        rows = await exports.rule_rows("young_carer", month=AssessmentMonth.parse(month), uow=factory())
+        rows = await exports.rule_rows(
+            "young_carer", month=AssessmentMonth.parse(month), uow=factory(), context=EXPORTER, route="test"
+        )
         assert rows[0] == ["宛名番号", "a", "b", "c", "d", "total"]
         exported = {by_atena[r[0]]: r[1:] for r in rows[1:]}
         assert set(exported) == expected_population(town, month), month
@@ -388,7 +407,14 @@ async def test_eligibility_lists_and_the_routes_on_the_same_town(town: Any, runt
         await runtime.wait_idle(timeout=120)
         want = independent_eligibility(town, month)
         for list_id in ("E1", "E2", "E3"):
-            rows = await exports.eligibility_rows(list_id, month=AssessmentMonth.parse(month), uow=factory())
+            rows = await exports.eligibility_rows(
+                list_id,
+                month=AssessmentMonth.parse(month),
+                uow=factory(),
+                context=ELIGIBILITY,
+                route="test",
+                chunk_households=7,  # many chunks: a list is the union of the chunks' lists
+            )
             got = {by_atena[r[0]] for r in rows[1:]}
             assert got == want[list_id], (month, list_id, got ^ want[list_id])
             sizes[list_id] += len(got)
@@ -397,17 +423,21 @@ async def test_eligibility_lists_and_the_routes_on_the_same_town(town: Any, runt
     # The stored (incremental) scores equal a full re-score of the last month.
     from mimamori.risk.service_layer import scoring
 
-    before = await exports.rule_rows("young_carer", month=AssessmentMonth.parse(MONTHS[-1]), uow=factory())
+    before = await exports.rule_rows(
+        "young_carer", month=AssessmentMonth.parse(MONTHS[-1]), uow=factory(), context=EXPORTER, route="test"
+    )
     uow = factory()
     async with uow:
         await scoring.rescore(uow, month=AssessmentMonth.parse(MONTHS[-1]))
         await uow.commit()
-    after = await exports.rule_rows("young_carer", month=AssessmentMonth.parse(MONTHS[-1]), uow=factory())
+    after = await exports.rule_rows(
+        "young_carer", month=AssessmentMonth.parse(MONTHS[-1]), uow=factory(), context=EXPORTER, route="test"
+    )
     assert before == after
 
     import httpx
 
-    from mimamori.kit.auth import CONTEXT_HEADER, AccessContext
+    from mimamori.kit.auth import CONTEXT_HEADER
 
     signer = runtime.platform.context_signer
     assert signer is not None
@@ -469,3 +499,81 @@ async def test_eligibility_lists_and_the_routes_on_the_same_town(town: Any, runt
 
         feed = (await client.get("/v1/alerts?limit=1000", headers=headers("early_detection", "caseworker"))).json()
         assert feed["items"] and {i["rule"] for i in feed["items"]} >= {"young_carer"}
+        # Correlations between indicators: only pairs whose every 2x2 cell has 5 or more children are shown.
+        corr = await client.get(
+            f"/v1/indicators/correlations?month={month}&level=subscore", headers=headers("policy_statistics", "analyst")
+        )
+        assert corr.status_code == 200, corr.text
+        pairs = corr.json()["pairs"]
+        assert len(pairs) == 15 * 14 // 2  # six rules: candidacy and sub-scores
+        assert all(
+            p["both"] >= 5 and p["children"] - p["both"] >= 15 and -1 <= p["phi"] <= 1 for p in pairs if p["phi"]
+        )
+        assert all(p["both"] is None and p["phi"] is None for p in pairs if p["suppressed"])
+        counts = {c["indicator"]: c for c in corr.json()["indicators"]}
+        with_a = sum(1 for r in after[1:] if int(r[1]) > 0)
+        assert counts["young_carer.a"]["children"] == len(after) - 1
+        assert counts["young_carer.a"]["holds"] == (with_a if min(with_a, len(after) - 1 - with_a) >= 5 else None)
+        assert (
+            await client.get(
+                f"/v1/indicators/correlations?month={month}", headers=headers("early_detection", "caseworker")
+            )
+        ).status_code == 403
+
+        # Districts (大字 of 住民記録's address): a grouping of the aggregates and a filter of the candidates.
+        by_district = (
+            await client.get(
+                f"/v1/rules/young_carer/aggregates?month={month}&group_by=district",
+                headers=headers("policy_statistics", "analyst"),
+            )
+        ).json()["cells"]
+        groups = {c["group"] for c in by_district}
+        assert len(groups - {"不明"}) >= 2
+        assert all(g == "不明" or any(f"開成町{g}" in a for a in feeder.addresses.values()) for g in groups)
+        assert sum(c["scored"] or 0 for c in by_district) <= len(after) - 1
+        district = max((c for c in by_district if c["group"] != "不明"), key=lambda c: c["scored"] or 0)["group"]
+        in_district = (
+            await client.get(
+                f"/v1/rules/young_carer/candidates?month={month}&district={district}&size=500",
+                headers=headers("early_detection", "caseworker"),
+            )
+        ).json()
+        everyone = (
+            await client.get(
+                f"/v1/rules/young_carer/candidates?month={month}&size=500",
+                headers=headers("early_detection", "caseworker"),
+            )
+        ).json()
+        assert 0 < in_district["total"] < everyone["total"]
+        assert {i["person_id"] for i in in_district["items"]} == {
+            i["person_id"] for i in everyone["items"] if f"開成町{district}" in feeder.addresses[i["person_id"]]
+        }
+
+        # Alerts are about changes: the first month ever scored raises none.
+        assert all(i["month"] != MONTHS[0] for i in feed["items"])
+
+        # CSV exports are audited like every personal read: who, which purpose, every person in the file.
+        for path, purpose in (
+            (f"/v1/eligibility/E2/export?month={month}", "eligibility_check"),
+            (f"/v1/rules/young_carer/export?month={month}", "early_detection"),
+        ):
+            exported = await client.get(path, headers=headers(purpose, "caseworker"))
+            assert exported.status_code == 200, exported.text
+            await runtime.wait_idle()
+            listed = {by_atena[line.split(",")[0]] for line in exported.text.splitlines()[1:]}
+            route = path.split("?")[0].replace("E2", "{list_id}").replace("young_carer", "{rule_id}")
+            records = [e for e in audit_events(runtime) if e.route == route]
+            assert records, route
+            assert records[-1].purpose == purpose and records[-1].action == "export" and records[-1].actor == "staff-1"
+            assert listed and set(records[-1].person_ids) == listed
+
+
+def audit_events(runtime: Runtime) -> list[access_pb2.AccessRecorded]:
+    bus = runtime.platform.bus
+    assert isinstance(bus, InProcessBus)
+    events = []
+    for envelope in bus.messages("audit.access.v1"):
+        event = access_pb2.AccessRecorded()
+        event.ParseFromString(envelope.payload)
+        events.append(event)
+    return events

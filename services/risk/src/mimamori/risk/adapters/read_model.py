@@ -8,8 +8,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, tuple_, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from mimamori.risk.adapters.repository import HouseholdRepository
 from mimamori.risk.domain.facts import Fact, FactVersion, Origin, current_version
@@ -45,9 +46,17 @@ class ReadModelRepository:
         self._refs = tables["fact_references"]
         self._aliases = tables["person_aliases"]
         self._numbers = tables["person_numbers"]
+        self._districts = tables["resident_districts"]
         self._households_t = tables["households"]
         self._members = tables["household_members"]
         self.households = households
+
+    async def lock_scoring(self) -> None:
+        """Serialise scorers until this transaction ends: a run's chunk and a consumer's re-score of the same child
+        must not read before the other commits, or the later commit would store a score of older data. (SQLite
+        has one writer at a time already.)"""
+        if self._session.get_bind().dialect.name == "postgresql":
+            await self._session.execute(text("SELECT pg_advisory_xact_lock(hashtext('mimamori.risk.scoring'))"))
 
     async def store_fact_versions(self, versions: Sequence[FactVersion]) -> None:
         """Keep each version; a later announcement in the same month replaces the earlier one."""
@@ -156,6 +165,24 @@ class ReadModelRepository:
             found.update({row.person_id: row.atena_no for row in rows})
         return found
 
+    async def set_districts(self, districts: dict[str, str | None]) -> None:
+        """Each 宛名番号's district (None: the record was removed, forget it)."""
+        d = self._districts
+        keys = sorted(districts)
+        for chunk in _chunks(keys):
+            await self._session.execute(delete(d).where(d.c.atena_no.in_(chunk)))
+        rows = [{"atena_no": k, "district": v} for k, v in sorted(districts.items()) if v is not None]
+        for chunk in _chunks(rows):
+            await self._session.execute(insert(d), list(chunk))
+
+    async def districts(self) -> dict[str, str]:
+        """Every person's district, by person id (through their 宛名番号)."""
+        n, d = self._numbers, self._districts
+        rows = await self._session.execute(
+            select(n.c.person_id, d.c.district).join(d, d.c.atena_no == n.c.atena_no).where(d.c.district != "")
+        )
+        return {row.person_id: row.district for row in rows}
+
     async def latest_month(self) -> str | None:
         """The latest extraction month any source record was announced for."""
         value = (await self._session.execute(select(func.max(self._facts.c.month)))).scalar_one_or_none()
@@ -196,27 +223,29 @@ class ReadModelRepository:
             refs = []
             for chunk in _chunks(sorted(keys)):
                 refs.extend((await self._session.execute(select(r).where(r.c.record_key.in_(chunk)))).all())
-        by_record: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-        for ref in refs:
-            if ref.removed or not ref.person_id:
-                continue
-            by_record[ref.record_key].append((ref.reference_index, ref.role, aliases.get(ref.person_id, ref.person_id)))
-        facts = await self._facts_as_of(month, sorted(by_record) if person_ids is not None else None)
-        return MonthView(
-            month=month,
-            households=households,
-            facts=[
-                Fact(
-                    record_key=v.record_key,
-                    kind=v.kind,
-                    fields=v.fields,
-                    origin=v.origin,
-                    persons=tuple((role, pid) for _, role, pid in sorted(by_record[v.record_key])),
-                )
-                for v in facts
-                if v.record_key in by_record
-            ],
-        )
+        facts = await self._facts_as_of(month, sorted({r.record_key for r in refs}) if person_ids is not None else None)
+        return _view(month, households=households, refs=refs, versions=facts, aliases=aliases)
+
+    async def chunk_view(self, month: AssessmentMonth, *, after: str, upto: str) -> tuple[MonthView, set[str]]:
+        """What risk knows as of the month about the households with ids in (after, upto] (one chunk of a full
+        re-score): a few set-based queries, however many persons the chunk holds. Also the chunk's ids."""
+        aliases = await self._alias_map()
+        households, chunk = await self.households.in_range(after=after, upto=upto)
+        m, r, f = self._members, self._refs, self._facts
+        persons = select(m.c.person_id).where(and_(m.c.household_id > after, m.c.household_id <= upto))
+        named: ColumnElement[bool] = r.c.person_id.in_(persons)
+        residents = {member.person_id for h in households if h.household_id in chunk for member in h.members}
+        merged = sorted(merged for merged, surviving in aliases.items() if surviving in residents)
+        if merged:
+            named = or_(named, r.c.person_id.in_(merged))
+        keys = select(r.c.record_key).where(named)
+        refs = list((await self._session.execute(select(r).where(r.c.record_key.in_(keys)))).all())
+        rows = (
+            await self._session.execute(
+                select(f).where(and_(f.c.record_key.in_(keys), f.c.month <= str(month))).order_by(f.c.record_key)
+            )
+        ).all()
+        return _view(month, households=households, refs=refs, versions=_current(rows, month), aliases=aliases), chunk
 
     async def _facts_as_of(self, month: AssessmentMonth, record_keys: Sequence[str] | None) -> list[FactVersion]:
         f = self._facts
@@ -227,21 +256,60 @@ class ReadModelRepository:
         else:
             for chunk in _chunks(record_keys):
                 rows.extend((await self._session.execute(query.where(f.c.record_key.in_(chunk)))).all())
-        versions: dict[str, list[FactVersion]] = defaultdict(list)
-        for row in rows:
-            versions[row.record_key].append(
-                FactVersion(
-                    record_key=row.record_key,
-                    month=row.month,
-                    kind=row.kind,
-                    removed=bool(row.removed),
-                    fields=row.fields,
-                    origin=Origin(source=row.source, file=row.file, row=int(row.row)),
-                )
-            )
-        found = []
-        for key in sorted(versions):
-            version = current_version(versions[key], month)
-            if version is not None:
-                found.append(version)
-        return found
+        return _current(rows, month)
+
+
+def _current(rows: Iterable[Any], month: AssessmentMonth) -> list[FactVersion]:
+    """The version of each record that holds as of the month (rows of any order, months ≤ the month)."""
+    versions: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        versions[row.record_key].append(row)
+    found = []
+    for key in sorted(versions):
+        held = versions[key]
+        if len(held) == 1:
+            # Most records were announced once: that version holds unless it is a removal.
+            if not held[0].removed:
+                found.append(_version(held[0]))
+            continue
+        version = current_version([_version(row) for row in held], month)
+        if version is not None:
+            found.append(version)
+    return found
+
+
+def _version(row: Any) -> FactVersion:
+    return FactVersion(
+        record_key=row.record_key,
+        month=row.month,
+        kind=row.kind,
+        removed=bool(row.removed),
+        fields=row.fields,
+        origin=Origin(source=row.source, file=row.file, row=int(row.row)),
+    )
+
+
+def _view(
+    month: AssessmentMonth,
+    *,
+    households: Sequence[Any],
+    refs: Iterable[Any],
+    versions: Sequence[FactVersion],
+    aliases: dict[str, str],
+) -> MonthView:
+    by_record: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    for ref in refs:
+        if ref.removed or not ref.person_id:
+            continue
+        by_record[ref.record_key].append((ref.reference_index, ref.role, aliases.get(ref.person_id, ref.person_id)))
+    facts = []
+    for v in versions:
+        named = by_record.get(v.record_key)
+        if not named:
+            continue
+        if len(named) == 1:
+            persons: tuple[tuple[str, str], ...] = ((named[0][1], named[0][2]),)
+        else:
+            persons = tuple((role, pid) for _, role, pid in sorted(named))
+        facts.append(Fact(record_key=v.record_key, kind=v.kind, fields=v.fields, origin=v.origin, persons=persons))
+    return MonthView(month=month, households=households, facts=facts)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, and_, delete, func, insert, not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mimamori.risk.domain.household import BirthDate, Household, Member
@@ -19,6 +19,7 @@ class HouseholdRepository:
         self._session = session
         self._h = households
         self._m = members
+        self._announced: dict[str, datetime] = {}
 
     async def version_of(self, household_id: str) -> int | None:
         """The stored version of a household, or None when it was never announced."""
@@ -87,6 +88,46 @@ class HouseholdRepository:
         rows = await self._session.execute(select(self._h.c.household_id))
         return await self._load([row.household_id for row in rows])
 
+    async def ids_after(self, after: str, *, limit: int) -> list[str]:
+        """The next household ids in order (a full re-score walks them chunk by chunk)."""
+        h = self._h
+        rows = await self._session.execute(
+            select(h.c.household_id).where(h.c.household_id > after).order_by(h.c.household_id).limit(limit)
+        )
+        return [row.household_id for row in rows]
+
+    async def count(self) -> int:
+        """How many households are stored."""
+        return int((await self._session.execute(select(func.count()).select_from(self._h))).scalar_one())
+
+    async def in_range(self, *, after: str, upto: str) -> tuple[list[Household], set[str]]:
+        """The households with ids in (after, upto], plus every other household listing one of their members
+        (a person briefly in two decides their home by the later announcement); most recent first. Also the
+        ids of the households in the range."""
+        h, m = self._h, self._m
+        in_range = and_(m.c.household_id > after, m.c.household_id <= upto)
+        inner = m.alias("inner_members")
+        members_in_range = select(inner.c.person_id).where(
+            and_(inner.c.household_id > after, inner.c.household_id <= upto)
+        )
+        others = await self._session.execute(
+            select(m.c.household_id).distinct().where(and_(m.c.person_id.in_(members_in_range), not_(in_range)))
+        )
+        heads = list(
+            await self._session.execute(select(h).where(and_(h.c.household_id > after, h.c.household_id <= upto)))
+        )
+        members: dict[str, list[Member]] = defaultdict(list)
+        rows = await self._session.execute(select(m).where(in_range).order_by(m.c.household_id, m.c.person_id))
+        for row in rows:
+            members[row.household_id].append(_member(row))
+        chunk = {head.household_id for head in heads}
+        households = self._build(heads, members)
+        other_ids = sorted({row.household_id for row in others} - chunk)
+        households.extend(await self._load(other_ids))
+        households.sort(key=lambda x: x.household_id)
+        households.sort(key=lambda x: self._announced[x.household_id], reverse=True)
+        return households, chunk
+
     async def _load(self, household_ids: list[str]) -> list[Household]:
         if not household_ids:
             return []
@@ -101,8 +142,14 @@ class HouseholdRepository:
             )
             for row in rows:
                 members[row.household_id].append(_member(row))
-        heads.sort(key=lambda head: head.household_id)
-        heads.sort(key=lambda head: _aware(head.announced_at), reverse=True)
+        households = self._build(heads, members)
+        households.sort(key=lambda x: x.household_id)
+        households.sort(key=lambda x: self._announced[x.household_id], reverse=True)
+        return households
+
+    def _build(self, heads: list[Any], members: dict[str, list[Member]]) -> list[Household]:
+        for head in heads:
+            self._announced[head.household_id] = _aware(head.announced_at)
         return [
             Household(
                 household_id=head.household_id,

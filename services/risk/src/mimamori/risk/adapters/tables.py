@@ -112,7 +112,36 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("raised_at", DateTime(timezone=True), nullable=False),
         Index("ix_alerts_seq", "seq"),
     )
+    runs = Table(
+        "rescore_runs",
+        metadata,
+        Column("run_id", String(64), primary_key=True),
+        Column("month", String(6), nullable=False),
+        Column("rules", JSON, nullable=False),  # [[rule_id, version], ...]; empty = every adopted rule
+        Column("reason", String(40), nullable=False),  # new_month | rule_adopted | requested
+        Column("status", String(20), nullable=False),  # pending | running | done | failed
+        Column("cursor", String(64), nullable=False),  # the last household id scored
+        Column("households_total", Integer, nullable=False),
+        Column("households_done", Integer, nullable=False),
+        Column("children", Integer, nullable=False),
+        Column("alerts", Integer, nullable=False),
+        Column("baseline", JSON, nullable=False),  # rule ids whose first month this is (no alerts)
+        Column("requested_at", DateTime(timezone=True), nullable=False),
+        Column("started_at", DateTime(timezone=True), nullable=True),
+        Column("lease_until", DateTime(timezone=True), nullable=True),
+        Column("finished_at", DateTime(timezone=True), nullable=True),
+        Column("error", String(200), nullable=False),
+        Index("ix_rescore_runs_status", "status", "requested_at"),
+    )
+    districts = Table(
+        "resident_districts",
+        metadata,
+        Column("atena_no", String(20), primary_key=True),
+        Column("district", String(40), nullable=False),
+    )
     return {
+        "resident_districts": districts,
+        "rescore_runs": runs,
         "households": households,
         "household_members": members,
         "source_facts": facts,

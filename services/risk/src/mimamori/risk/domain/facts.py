@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from mimamori.risk.domain.month import AssessmentMonth
 
@@ -60,6 +61,7 @@ class Fact:
         return parse_iso(self.fields.get(name, ""))
 
 
+@lru_cache(maxsize=8192)
 def parse_iso(text: str) -> date | None:
     """`YYYY-MM-DD` (or the first day of `YYYY-MM`) as a date; None otherwise."""
     try:

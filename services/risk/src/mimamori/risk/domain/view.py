@@ -54,16 +54,24 @@ class MonthView:
     households: Sequence[Household]  # most recently announced first
     facts: Sequence[Fact]
     _by_person: dict[str, list[Fact]] = field(default_factory=dict, init=False)
+    _by_person_kind: dict[tuple[str, str], list[Fact]] = field(default_factory=dict, init=False)
     _home: dict[str, Household] = field(default_factory=dict, init=False)
+    # Derived once per view: every rule of a re-score asks for the same populations and subjects.
+    _pupils: dict[str, Pupil] | None = field(default=None, init=False)
+    _populations: dict[Population, dict[str, Pupil | None]] = field(default_factory=dict, init=False)
+    _subjects: dict[str, Subject] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         by_person: dict[str, list[Fact]] = defaultdict(list)
+        by_person_kind: dict[tuple[str, str], list[Fact]] = defaultdict(list)
         for fact in self.facts:
             if fact.kind in RESTRICTED_KINDS:
                 continue
             for pid in {pid for _, pid in fact.persons}:
                 by_person[pid].append(fact)
+                by_person_kind[(pid, fact.kind)].append(fact)
         self._by_person = dict(by_person)
+        self._by_person_kind = dict(by_person_kind)
         day = self.month.last_day
         for household in self.households:
             for member in household.members:
@@ -81,6 +89,8 @@ class MonthView:
 
     def pupils(self) -> dict[str, Pupil]:
         """Every resident child on the month's school roll, with their place on it."""
+        if self._pupils is not None:
+            return self._pupils
         found: dict[str, Pupil] = {}
         for fact in self.facts:
             if fact.kind != "school_roll":
@@ -92,10 +102,16 @@ class MonthView:
                         fact.fields.get("student_no", ""),
                         fact.fields.get("grade", ""),
                     )
+        self._pupils = found
         return found
 
     def population(self, population: Population) -> dict[str, Pupil | None]:
         """Who a rule scores: resident pupils on the roll, or children of the households by age."""
+        if population not in self._populations:
+            self._populations[population] = self._population(population)
+        return self._populations[population]
+
+    def _population(self, population: Population) -> dict[str, Pupil | None]:
         if population.kind == "school_roll":
             return dict(self.pupils())
         pupils = self.pupils()
@@ -114,6 +130,11 @@ class MonthView:
 
     def subject(self, person_id: str) -> Subject:
         """A child with their family and the facts of everyone the rules may look at."""
+        if person_id not in self._subjects:
+            self._subjects[person_id] = self._subject(person_id)
+        return self._subjects[person_id]
+
+    def _subject(self, person_id: str) -> Subject:
         day = self.month.last_day
         household = self._home.get(person_id)
         parents: tuple[str, ...] = ()
@@ -132,6 +153,7 @@ class MonthView:
             siblings=siblings,
             household=residents,
             facts={p: self.facts_of(p) for p in persons},
+            facts_by_kind=self._by_person_kind,
         )
 
     def age(self, person_id: str) -> int | None:

@@ -4,18 +4,21 @@ directory or through the gateway."""
 from __future__ import annotations
 
 import asyncio
+import getpass
 import re
 from pathlib import Path
 
 import click
 import httpx
 
+from mimamori.kit.auth import AccessContext
 from mimamori.kit.config import PlatformSettings
 from mimamori.kit.runtime.process import running
 from mimamori.risk.domain.month import AssessmentMonth
 from mimamori.risk.service_layer import exports
 
 GATEWAY_PREFIX = "/api/risk"
+CLI_ROUTE = "cli:risk-export"
 
 
 def _month(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -33,9 +36,20 @@ async def export_embedded(
         assert app is not None
         factory = app.state.uow_factory
         parsed = AssessmentMonth.parse(month)
+        # The operator's export is audited like a read through the gateway; the event waits in risk's outbox
+        # until the audit service takes it.
+        context = AccessContext(
+            subject=f"cli:{getpass.getuser()}",
+            roles=["data_officer"],
+            purpose=exports.ELIGIBILITY_PURPOSE if eligibility else "early_detection",
+            decision_id="",
+            municipality=settings.municipality_code,
+        )
         if eligibility:
-            return await exports.eligibility_rows(eligibility, month=parsed, uow=factory())
-        return await exports.rule_rows(rule or "", month=parsed, uow=factory())
+            return await exports.eligibility_rows(
+                eligibility, month=parsed, uow=factory(), context=context, route=CLI_ROUTE
+            )
+        return await exports.rule_rows(rule or "", month=parsed, uow=factory(), context=context, route=CLI_ROUTE)
 
 
 async def export_remote(*, url: str, token: str, month: str, rule: str | None, eligibility: str | None) -> str:

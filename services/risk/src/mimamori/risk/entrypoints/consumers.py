@@ -4,17 +4,18 @@ Each batch is applied in one transaction, then the children it touched are re-sc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from google.protobuf.message import Message
 
 from mimamori.events.identity.v1 import person_pb2
-from mimamori.events.ingest.v1 import source_record_pb2
+from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
 from mimamori.kit.messaging.bus import EventBus
 from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.messaging.inbox import subscription
 from mimamori.risk.adapters.events import announced_at, fact_version_from_event, household_from_event
 from mimamori.risk.adapters.read_model import Reference
+from mimamori.risk.domain.district import district_of
 from mimamori.risk.service_layer import handlers
 from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
 
@@ -22,6 +23,8 @@ GROUP = "risk.identity"
 TOPICS = ("identity.household.v1",)
 RECORDS_GROUP = "risk.records"
 RECORDS_TOPICS = ("ingest.source-record.v1",)
+RESIDENTS_GROUP = "risk.residents"
+RESIDENTS_TOPICS = ("ingest.person-record.v1",)
 PERSONS_GROUP = "risk.persons"
 PERSONS_TOPICS = ("identity.reference.v1", "identity.person.v1")
 
@@ -82,12 +85,34 @@ async def on_persons(batch: Sequence[tuple[Message, Envelope]], uow: RiskUnitOfW
     await handlers.rescore_after(touched, months=set(), uow=uow)
 
 
-def subscribe(bus: EventBus, *, uow: Callable[[], RiskUnitOfWork], retries: int) -> None:
+def on_residents(town: str) -> Callable[[Sequence[tuple[Message, Envelope]], RiskUnitOfWork], Awaitable[None]]:
+    """住民記録 rows: each resident's district (大字), kept only as a grouping; never for a DV 支援措置 person."""
+
+    async def handle(batch: Sequence[tuple[Message, Envelope]], uow: RiskUnitOfWork) -> None:
+        districts: dict[str, str | None] = {}
+        for message, _ in batch:
+            if isinstance(message, person_record_pb2.PersonRecordReceived) and message.atena_no:
+                removed = message.change == person_record_pb2.RECORD_CHANGE_REMOVED
+                hidden = message.dv_support
+                districts[message.atena_no] = (
+                    None if removed else "" if hidden else district_of(message.address, town=town)
+                )
+        await uow.facts.set_districts(districts)
+
+    return handle
+
+
+def subscribe(bus: EventBus, *, uow: Callable[[], RiskUnitOfWork], retries: int, town: str = "開成町") -> None:
     """Register risk's consumers."""
     bus.subscribe(subscription(group=GROUP, topics=TOPICS, uow=uow, handle_many=on_households, retries=retries))
     bus.subscribe(
         subscription(
             group=RECORDS_GROUP, topics=RECORDS_TOPICS, uow=uow, handle_many=on_source_records, retries=retries
+        )
+    )
+    bus.subscribe(
+        subscription(
+            group=RESIDENTS_GROUP, topics=RESIDENTS_TOPICS, uow=uow, handle_many=on_residents(town), retries=retries
         )
     )
     bus.subscribe(

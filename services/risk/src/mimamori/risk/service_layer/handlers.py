@@ -9,7 +9,7 @@ from datetime import datetime
 from mimamori.risk.domain.facts import FactVersion
 from mimamori.risk.domain.household import Household
 from mimamori.risk.domain.month import AssessmentMonth
-from mimamori.risk.service_layer import scoring
+from mimamori.risk.service_layer import rescore_runs, scoring
 from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
 
 log = logging.getLogger("mimamori.risk")
@@ -43,16 +43,16 @@ async def store_source_records(versions: Sequence[FactVersion], *, uow: RiskUnit
 
 
 async def rescore_after(touched: set[str], *, months: set[str], uow: RiskUnitOfWork) -> None:
-    """Re-score what new data touched: a month seen for the first time is scored in full (every child's D
-    moved), otherwise the children of the touched persons' households, for the latest month and the months
-    the new records belong to."""
+    """Re-score what new data touched, for the latest month and the months the new records belong to: a month
+    seen for the first time (every child's D moved) gets a full re-score run, scheduled here and run in the
+    background; so does a month whose run has not started yet (the run will see this data). Otherwise the
+    children of the touched persons' households are re-scored in this unit of work."""
     latest = await uow.facts.latest_month()
     if latest is None:
         return
-    new_months = {m for m in months if m and not await uow.assessments.any_for_month(m)}
-    for month in sorted(new_months):
-        await scoring.rescore(uow, month=AssessmentMonth.parse(month))
-    targets = ({latest} | {m for m in months if m}) - new_months
-    if touched:
-        for month in sorted(targets):
+    for month in sorted({latest} | {m for m in months if m}):
+        fresh = not await uow.assessments.any_for_month(month) and not await uow.runs.ever(month)
+        if fresh or await uow.runs.pending_full(month):
+            await rescore_runs.schedule(uow, month=month, reason="new_month")
+        elif touched:
             await scoring.rescore(uow, month=AssessmentMonth.parse(month), touched=touched)

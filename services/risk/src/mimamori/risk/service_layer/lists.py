@@ -12,16 +12,16 @@ from typing import Any
 from mimamori.kit.audit_trail import access_event, record_access
 from mimamori.kit.auth import AccessContext
 from mimamori.risk.adapters.assessments import StoredAssessment
-from mimamori.risk.domain.eligibility import Eligibility
 from mimamori.risk.domain.month import AssessmentMonth
 from mimamori.risk.domain.rules.language import Rule, parse_rule
+from mimamori.risk.domain.statistics import Indicators
 from mimamori.risk.domain.view import age_band, score_view
-from mimamori.risk.service_layer import scoring
+from mimamori.risk.service_layer import exports, rescore_runs, scoring
 from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
 
 SERVICE = "risk"
 MIN_CELL = 5
-GROUPINGS = ("town", "school", "grade", "age_band")
+GROUPINGS = ("town", "school", "grade", "age_band", "district")
 
 
 class NotFound(LookupError):
@@ -77,15 +77,20 @@ async def candidates(
     """Candidates of a month under the adopted version, filtered (band, school, grade, age band) and paged."""
     async with uow:
         rule = await _rule(uow, rule_id)
-        stored = await uow.assessments.list(
+        stored = await uow.assessments.of_month(
             rule_id=rule.id, version=rule.version, month=str(month), candidates_only=True
         )
-        chosen = [s for s in stored if _keep(s, filters)]
+        districts = await uow.facts.districts() if filters.get("district") else {}
+        chosen = [s for s in stored if _keep(s, filters) and _in_district(s, filters, districts)]
         chosen.sort(key=lambda s: (-(s.total or 0), s.person_id))
         items = chosen[(page - 1) * size : page * size]
         _audit(uow, context, route, [s.person_id for s in items])
         await uow.commit()
     return Page(total=len(chosen), items=items)
+
+
+def _in_district(s: StoredAssessment, filters: dict[str, Any], districts: dict[str, str]) -> bool:
+    return not filters.get("district") or districts.get(s.person_id, "不明") == filters["district"]
 
 
 def _keep(s: StoredAssessment, filters: dict[str, Any]) -> bool:
@@ -121,9 +126,12 @@ async def aggregate(
     other cell of the grouping whenever one is, so no cell is recovered from the town total by differencing."""
     async with uow:
         rule = await _rule(uow, rule_id)
-        stored = await uow.assessments.list(rule_id=rule.id, version=rule.version, month=str(month))
+        stored = await uow.assessments.of_month(rule_id=rule.id, version=rule.version, month=str(month))
+        districts = await uow.facts.districts() if group_by == "district" else {}
 
     def key(s: StoredAssessment) -> str:
+        if group_by == "district":
+            return districts.get(s.person_id, "不明")
         if group_by == "school":
             return s.school_code or "不明"
         if group_by == "grade":
@@ -152,6 +160,44 @@ async def aggregate(
         }
         for g in sorted(scored)
     ]
+
+
+async def correlations(*, month: AssessmentMonth, level: str, uow: RiskUnitOfWork) -> dict[str, Any]:
+    """Co-occurrence and phi between indicators (each rule's candidacy, its sub-scores above zero, or its items
+    that gave points) across the month's scored children; small cells suppressed (see domain/statistics.py)."""
+    indicators = Indicators()
+    async with uow:
+        rules = await scoring.adopted_rules(uow)
+        for rule in rules:
+            stored = await uow.assessments.of_month(rule_id=rule.id, version=rule.version, month=str(month))
+            for s in stored:
+                values = {rule.id: s.candidate}
+                if level in ("subscore", "item"):
+                    values |= {f"{rule.id}.{sub}": score > 0 for sub, score in s.subscores.items()}
+                if level == "item":
+                    values |= {
+                        f"{rule.id}.{item['id']}": bool(item["awarded"])
+                        for node in s.explanation.get("subscores", [])
+                        for item in node.get("items", [])
+                    }
+                indicators.add(s.person_id, values)
+    return {
+        "indicators": [
+            {"indicator": c.indicator, "children": c.children, "holds": c.holds}
+            for c in indicators.counts(min_cell=MIN_CELL)
+        ],
+        "pairs": [
+            {
+                "first": p.first,
+                "second": p.second,
+                "children": p.children,
+                "both": p.both,
+                "phi": p.phi,
+                "suppressed": p.suppressed,
+            }
+            for p in indicators.pairs(min_cell=MIN_CELL)
+        ],
+    }
 
 
 async def alerts(
@@ -189,12 +235,14 @@ async def dry_run(rule_id: str, version: int, *, month: AssessmentMonth, uow: Ri
             raise NotFound(f"{rule_id}/{version}")
         current = await _rule(uow, rule_id)
         draft = scoring.rule_of(row.text)
-        view = await scoring.full_view(uow, month)
         stored = {
             s.person_id: s
-            for s in await uow.assessments.list(rule_id=rule_id, version=current.version, month=str(month))
+            for s in await uow.assessments.of_month(rule_id=rule_id, version=current.version, month=str(month))
         }
-    new = {s.assessment.person_id: s.assessment for s in score_view(draft, view)}
+        new = {}
+        async for view, chunk in scoring.views_in_chunks(uow, month):
+            mine = scoring.at_home_in(view, chunk, view.population(draft.population))
+            new.update({s.assessment.person_id: s.assessment for s in score_view(draft, view, only=mine)})
     entered = sorted(p for p, a in new.items() if a.candidate and not (p in stored and stored[p].candidate))
     left = sorted(p for p, s in stored.items() if s.candidate and not (p in new and new[p].candidate))
     changed = sorted(
@@ -211,19 +259,20 @@ async def dry_run(rule_id: str, version: int, *, month: AssessmentMonth, uow: Ri
     }
 
 
-async def adopt(rule_id: str, version: int, *, month: AssessmentMonth | None, uow: RiskUnitOfWork) -> int:
-    """Adopt a version and re-score everyone with it (the latest month)."""
+async def adopt(rule_id: str, version: int, *, month: AssessmentMonth | None, uow: RiskUnitOfWork) -> str | None:
+    """Adopt a version and schedule the re-score of everyone with it (the latest month); the run's id."""
     async with uow:
         if await uow.rules.get(rule_id, version) is None:
             raise NotFound(f"{rule_id}/{version}")
         await uow.rules.adopt(rule_id, version)
         latest = month or (AssessmentMonth.parse(m) if (m := await uow.facts.latest_month()) else None)
-        count = 0
+        run_id = None
         if latest is not None:
-            rule = await _rule(uow, rule_id)
-            count = (await scoring.rescore(uow, month=latest, rules=[rule])).children
+            run_id = await rescore_runs.schedule(
+                uow, month=str(latest), reason="rule_adopted", rules=[(rule_id, version)]
+            )
         await uow.commit()
-    return count
+    return run_id
 
 
 async def eligibility(
@@ -231,8 +280,7 @@ async def eligibility(
 ) -> list[dict[str, Any]]:
     """An eligibility list with the reasons and the tax rows behind them (purpose eligibility_check only)."""
     async with uow:
-        view = await scoring.full_view(uow, month)
-        found = Eligibility(view).list(list_id)
+        found = await exports.eligible_persons(list_id, month=month, uow=uow)
         numbers = await uow.facts.numbers(e.person_id for e in found)
         _audit(uow, context, route, [e.person_id for e in found])
         await uow.commit()

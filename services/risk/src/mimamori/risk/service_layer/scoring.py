@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -69,9 +69,11 @@ async def rescore(
     touched: Iterable[str] | None = None,
     rules: list[Rule] | None = None,
 ) -> Rescored:
-    """Re-score everyone (touched None) or the children of the households of the touched persons, for one
-    month, in the caller's unit of work; alerts for every band that changed."""
+    """Re-score everyone (touched None: small data only, a full re-score is a run) or the children of the
+    households of the touched persons, for one month, in the caller's unit of work; alerts for every band that
+    changed, except in a rule's first month ever scored."""
     rules = rules if rules is not None else await adopted_rules(uow)
+    await uow.facts.lock_scoring()
     scope: set[str] | None = None
     if touched is not None:
         scope = await uow.facts.household_mates(touched)
@@ -87,12 +89,19 @@ async def rescore(
             gone = set(scope)
         gone -= {s.assessment.person_id for s in scored}
         await uow.assessments.remove(rule_id=rule.id, version=rule.version, month=str(month), person_ids=sorted(gone))
-        report.alerts += await _raise_alerts(uow, rule=rule, month=str(month), scored=scored)
-        await uow.assessments.replace(rule_id=rule.id, version=rule.version, month=str(month), scored=scored)
+        baseline = not await uow.assessments.any_before(rule_id=rule.id, month=str(month))
+        report.alerts += await store_scored(uow, rule=rule, month=str(month), scored=scored, alerts=not baseline)
         report.by_rule[rule.id] = len(scored)
         report.children = max(report.children, len(scored))
     log.info("children re-scored", extra={"month": str(month), "children": report.children, "alerts": report.alerts})
     return report
+
+
+async def store_scored(uow: RiskUnitOfWork, *, rule: Rule, month: str, scored: list[Scored], alerts: bool) -> int:
+    """Store assessments in place of the children's stored ones; with `alerts`, every band change is one."""
+    raised = await _raise_alerts(uow, rule=rule, month=month, scored=scored) if alerts else 0
+    await uow.assessments.replace(rule_id=rule.id, version=rule.version, month=month, scored=scored)
+    return raised
 
 
 async def _raise_alerts(uow: RiskUnitOfWork, *, rule: Rule, month: str, scored: list[Scored]) -> int:
@@ -100,7 +109,8 @@ async def _raise_alerts(uow: RiskUnitOfWork, *, rule: Rule, month: str, scored: 
     previous = await uow.assessments.previous(
         rule_id=rule.id, month=month, person_ids=[s.assessment.person_id for s in scored]
     )
-    raised = 0
+    now = datetime.now(UTC)
+    rows = []
     for item in scored:
         new = item.assessment
         before = previous.get(new.person_id)
@@ -109,9 +119,8 @@ async def _raise_alerts(uow: RiskUnitOfWork, *, rule: Rule, month: str, scored: 
         band = new.band(threshold)
         if band == old_band:
             continue
-        now = datetime.now(UTC)
         alert_id = str(uuid.uuid4())
-        await uow.assessments.add_alert(
+        rows.append(
             {
                 "alert_id": alert_id,
                 "rule_id": rule.id,
@@ -145,14 +154,33 @@ async def _raise_alerts(uow: RiskUnitOfWork, *, rule: Rule, month: str, scored: 
             actor=ACTOR,
             purpose=PURPOSE,
         )
-        raised += 1
-    return raised
+    await uow.assessments.add_alerts(rows)
+    return len(rows)
 
 
 def _band(candidate: bool, total: int | None, threshold: int | None) -> int:
     if not candidate:
         return 0
     return 2 if threshold is not None and total is not None and total >= threshold else 1
+
+
+CHUNK_HOUSEHOLDS = 2000
+
+
+async def views_in_chunks(
+    uow: RiskUnitOfWork, month: AssessmentMonth, *, households: int = CHUNK_HOUSEHOLDS
+) -> AsyncIterator[tuple[MonthView, set[str]]]:
+    """What risk knows as of the month, a chunk of households at a time (memory stays bounded however large the
+    town), each with the ids of the chunk's households: a child belongs to the chunk holding its home."""
+    cursor = ""
+    while ids := await uow.households.ids_after(cursor, limit=households):
+        yield await uow.facts.chunk_view(month, after=cursor, upto=ids[-1])
+        cursor = ids[-1]
+
+
+def at_home_in(view: MonthView, chunk: set[str], person_ids: Iterable[str]) -> list[str]:
+    """The persons whose home household is in the chunk."""
+    return [p for p in person_ids if (home := view.home(p)) is not None and home.household_id in chunk]
 
 
 async def full_view(uow: RiskUnitOfWork, month: AssessmentMonth) -> MonthView:

@@ -10,6 +10,7 @@ from mimamori.kit.unit_of_work import UnitOfWork
 from mimamori.risk.adapters.assessments import AssessmentRepository, RuleRepository
 from mimamori.risk.adapters.read_model import ReadModelRepository
 from mimamori.risk.adapters.repository import HouseholdRepository
+from mimamori.risk.adapters.runs import RunRepository
 
 
 class RiskUnitOfWork(UnitOfWork):
@@ -19,6 +20,7 @@ class RiskUnitOfWork(UnitOfWork):
     facts: ReadModelRepository
     rules: RuleRepository
     assessments: AssessmentRepository
+    runs: RunRepository
 
     def __init__(self, *, tables: dict[str, Table], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -34,4 +36,5 @@ class RiskUnitOfWork(UnitOfWork):
         self.assessments = AssessmentRepository(
             self.session, assessments=self._tables["assessments"], alerts=self._tables["alerts"]
         )
+        self.runs = RunRepository(self.session, table=self._tables["rescore_runs"])
         return self

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from mimamori.risk.domain.facts import Fact
@@ -40,6 +41,8 @@ class Subject:
     siblings: tuple[str, ...] = ()
     household: tuple[str, ...] = ()
     facts: Mapping[str, Sequence[Fact]] = field(default_factory=dict)
+    # The same facts indexed by (person, kind), when the caller has them (a month view builds it once for all).
+    facts_by_kind: Mapping[tuple[str, str], Sequence[Fact]] | None = None
 
     def persons(self, relation: str) -> tuple[str, ...]:
         """The persons a relation names (child, parents, younger_siblings, siblings, household …)."""
@@ -76,6 +79,7 @@ class Assessment:
         return 2 if alert_at is not None and self.total is not None and self.total >= alert_at else 1
 
 
+@lru_cache(maxsize=256)
 def window_bounds(window: str, month: AssessmentMonth) -> tuple[date, date]:
     """The first and last day of a window, for the assessment month M."""
     if window == "assessment_month":
@@ -102,6 +106,19 @@ class _Evaluation:
         self.rule = rule
         self.subject = subject
         self.day = subject.month.last_day
+        self._of_kind: dict[tuple[str, str], Sequence[Fact]] = {}
+
+    def _facts(self, person: str, kind: str) -> Sequence[Fact]:
+        # Items of a rule look at the same few kinds of each person's facts; filter each list once.
+        key = (person, kind)
+        indexed = self.subject.facts_by_kind
+        if indexed is not None and person in self.subject.facts:
+            return indexed.get(key, ())
+        found = self._of_kind.get(key)
+        if found is None:
+            found = [f for f in self.subject.facts.get(person, ()) if f.kind == kind]
+            self._of_kind[key] = found
+        return found
 
     def run(self) -> Assessment:
         subscores: dict[str, int] = {}
@@ -240,12 +257,12 @@ class _Evaluation:
         found: list[dict[str, Any]] = []
         bounds = window_bounds(window, self.subject.month) if window else None
         for person in self.subject.persons(select.of):
-            for fact in self.subject.facts.get(person, ()):
-                if fact.kind != select.kind or fact.record_key in seen:
+            for fact in self._facts(person, select.kind):
+                if fact.record_key in seen:
                     continue
-                if not fact.names(person, role=select.role):
+                if select.role is not None and not fact.names(person, role=select.role):
                     continue
-                if not all(_matches(fact, m) for m in select.match):
+                if select.match and not all(_matches(fact, m) for m in select.match):
                     continue
                 if select.active is not None and not self._active(fact, select):
                     continue

@@ -24,6 +24,12 @@ def unit_of_work(request: Request) -> RiskUnitOfWork:
     return uow
 
 
+def pseudonym_key(request: Request) -> str:
+    """The secret key of criteria-design pseudonyms (from settings, never a constant in production)."""
+    key: str = request.app.state.pseudonym_key
+    return key
+
+
 def assessment_month(
     month: Annotated[str | None, Query(description="対象月 YYYYMM (省略時は当月)")] = None,
 ) -> AssessmentMonth:
@@ -39,3 +45,4 @@ def assessment_month(
 UowDep = Annotated[RiskUnitOfWork, Depends(unit_of_work)]
 ChildAccess = Annotated[AccessContext, Depends(require(purposes=PURPOSES, roles=ROLES))]
 MonthDep = Annotated[AssessmentMonth, Depends(assessment_month)]
+PseudonymKeyDep = Annotated[str, Depends(pseudonym_key)]

@@ -9,8 +9,9 @@ from fastapi.responses import PlainTextResponse
 
 from mimamori.kit.auth import AccessContext, require
 from mimamori.kit.problems import Problem
+from mimamori.risk.domain import view as views
 from mimamori.risk.domain.rules.language import RuleInvalid
-from mimamori.risk.entrypoints.api.dependencies import MonthDep, UowDep
+from mimamori.risk.entrypoints.api.dependencies import MonthDep, PseudonymKeyDep, UowDep
 from mimamori.risk.service_layer import exports, lists
 
 LIST_ROLES = ("caseworker", "public_health_nurse", "education_supervisor", "team_leader", "school_social_worker")
@@ -33,7 +34,6 @@ RuleAdmin = Annotated[AccessContext, Depends(require(purposes=("criteria_design"
 EligibilityAccess = Annotated[
     AccessContext, Depends(require(purposes=("eligibility_check",), roles=("caseworker", "team_leader")))
 ]
-PSEUDONYM_KEY = "risk-criteria-design"
 
 router = APIRouter(prefix="/v1", tags=["リスク判定"])
 
@@ -48,16 +48,25 @@ async def list_candidates(
     context: CandidateAccess,
     month: MonthDep,
     uow: UowDep,
+    key: PseudonymKeyDep,
     min_total: int | None = None,
     max_total: int | None = None,
     school: str | None = None,
     grade: str | None = None,
     age_band: str | None = None,
+    district: str | None = None,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Candidates under the adopted version; pseudonyms only under criteria_design."""
-    filters = {"min_total": min_total, "max_total": max_total, "school": school, "grade": grade, "age_band": age_band}
+    filters = {
+        "min_total": min_total,
+        "max_total": max_total,
+        "school": school,
+        "grade": grade,
+        "age_band": age_band,
+        "district": district,
+    }
     try:
         found = await lists.candidates(
             rule_id=rule_id,
@@ -79,11 +88,11 @@ async def list_candidates(
             "subscores": s.subscores,
             "school": s.school_code,
             "grade": s.grade,
-            "age_band": lists.age_band(s.age),
+            "age_band": views.age_band(s.age),
             "rule_version": s.rule_version,
         }
         if pseudonymous:
-            item["pseudonym"] = lists.pseudonym(s.person_id, key=PSEUDONYM_KEY)
+            item["pseudonym"] = lists.pseudonym(s.person_id, key=key)
         else:
             item["person_id"] = s.person_id
             item["explanation"] = s.explanation
@@ -123,7 +132,7 @@ async def aggregates(
     context: StatsAccess,
     month: MonthDep,
     uow: UowDep,
-    group_by: Annotated[str, Query(pattern="^(town|school|grade|age_band)$")] = "town",
+    group_by: Annotated[str, Query(pattern="^(town|school|grade|age_band|district)$")] = "town",
 ) -> dict[str, Any]:
     """Scored children and candidates per fixed group; cells under 5 (and their complements) are null."""
     try:
@@ -131,6 +140,19 @@ async def aggregates(
     except lists.NotFound as exc:
         raise _not_found(exc) from exc
     return {"rule": rule_id, "month": str(month), "group_by": group_by, "min_cell": lists.MIN_CELL, "cells": cells}
+
+
+@router.get("/indicators/correlations", summary="指標の相関 (少人数セルは秘匿)")
+async def correlations(
+    context: StatsAccess,
+    month: MonthDep,
+    uow: UowDep,
+    level: Annotated[str, Query(pattern="^(rule|subscore|item)$")] = "subscore",
+) -> dict[str, Any]:
+    """Co-occurrence counts and phi coefficients between every pair of indicators (candidacy per rule, sub-scores,
+    or items) over the children both were assessed on; a pair with any 2x2 cell under 5 is suppressed whole."""
+    found = await lists.correlations(month=month, level=level, uow=uow)
+    return {"month": str(month), "level": level, "min_cell": lists.MIN_CELL, **found}
 
 
 @router.get("/alerts", summary="アラート")
@@ -202,25 +224,27 @@ async def add_version(
 
 
 @router.post("/rules/{rule_id}/versions/{version}/dry-run", summary="下書きの試行")
-async def dry_run(rule_id: str, version: int, context: RuleAdmin, month: MonthDep, uow: UowDep) -> dict[str, Any]:
+async def dry_run(
+    rule_id: str, version: int, context: RuleAdmin, month: MonthDep, uow: UowDep, key: PseudonymKeyDep
+) -> dict[str, Any]:
     """Who would enter, leave or change if this version were adopted (pseudonyms)."""
     try:
         result = await lists.dry_run(rule_id, version, month=month, uow=uow)
     except lists.NotFound as exc:
         raise _not_found(exc) from exc
-    for key in ("entered", "left", "changed"):
-        result[key] = [lists.pseudonym(p, key=PSEUDONYM_KEY) for p in result[key]]
+    for change in ("entered", "left", "changed"):
+        result[change] = [lists.pseudonym(p, key=key) for p in result[change]]
     return result
 
 
 @router.post("/rules/{rule_id}/versions/{version}/adopt", summary="バージョンを採用 (全員を再判定)")
 async def adopt(rule_id: str, version: int, context: RuleAdmin, uow: UowDep) -> dict[str, Any]:
-    """Adopt a version; everyone is re-scored with it for the latest month."""
+    """Adopt a version; a run re-scores everyone with it for the latest month (follow it at /v1/rescore-runs)."""
     try:
-        count = await lists.adopt(rule_id, version, month=None, uow=uow)
+        run_id = await lists.adopt(rule_id, version, month=None, uow=uow)
     except lists.NotFound as exc:
         raise _not_found(exc) from exc
-    return {"rule": rule_id, "adopted": version, "rescored": count}
+    return {"rule": rule_id, "adopted": version, "rescore_run": run_id}
 
 
 @router.get("/eligibility/{list_id}", summary="受給要件を満たすが受給していない一覧")
@@ -236,7 +260,9 @@ async def eligibility(list_id: str, context: EligibilityAccess, month: MonthDep,
 async def export_rule(rule_id: str, context: ChildScoresAccess, month: MonthDep, uow: UowDep) -> str:
     """宛名番号, sub-scores, total per scored child (as `mimamori risk export`)."""
     try:
-        rows = await exports.rule_rows(rule_id, month=month, uow=uow)
+        rows = await exports.rule_rows(
+            rule_id, month=month, uow=uow, context=context, route="/v1/rules/{rule_id}/export"
+        )
     except exports.UnknownRule as exc:
         raise _not_found(exc) from exc
     return exports.as_csv(rows)
@@ -247,4 +273,7 @@ async def export_eligibility(list_id: str, context: EligibilityAccess, month: Mo
     """宛名番号 per person on the list."""
     if list_id not in ("E1", "E2", "E3"):
         raise Problem(status=404, code="not_found", title="一覧は E1, E2, E3 のいずれかです")
-    return exports.as_csv(await exports.eligibility_rows(list_id, month=month, uow=uow))
+    rows = await exports.eligibility_rows(
+        list_id, month=month, uow=uow, context=context, route="/v1/eligibility/{list_id}/export"
+    )
+    return exports.as_csv(rows)
