@@ -522,6 +522,13 @@ def resolve_row(
         if answers[i] is None:
             answers[i] = grade_reference(ref, index, rejected=rejected.get(i, frozenset()), households=households)
     done = [a if a is not None else NO_MATCH for a in answers]
+    strangers = any(a.grade is MatchGrade.NO_MATCH and not a.waiting_for for a in done)
+    for i, (ref, answer) in enumerate(zip(row.references, done, strict=True)):
+        # A name alone, beside someone the town does not know (a visiting family): not worth a reviewer's time.
+        if strangers and answer.needs_review and not birth_key(ref.birth_iso, ref.birth_raw) and not ref.atena_no:
+            done[i] = Resolution(
+                grade=MatchGrade.POSSIBLE, reason=f"{answer.reason}+co_reference_unknown", candidates=answer.candidates
+            )
     for i, answer in enumerate(done):
         if answer.person_id is None and answer.reason.startswith("ambiguous"):
             others = [r for j, r in enumerate(row.references) if j != i and r.name and not r.atena_no]

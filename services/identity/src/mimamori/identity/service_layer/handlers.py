@@ -93,9 +93,7 @@ async def _announce(setai_code: str, *, uow: IdentityUnitOfWork, envelope: Envel
     first_seen = household is None
     current = household or Household.new(setai_code)
     rows = await uow.records.in_household(setai_code)
-    revision = current.revise(
-        compose_members(MemberFacts.of(record, person_id) for record, person_id in rows)
-    )
+    revision = current.revise(compose_members(MemberFacts.of(record, person_id) for record, person_id in rows))
     if revision is None:
         return current
     revised, _ = revision
@@ -103,7 +101,5 @@ async def _announce(setai_code: str, *, uow: IdentityUnitOfWork, envelope: Envel
         await uow.households.add(revised)
     else:
         await uow.households.announce(revised, previous_version=current.version)
-    uow.publish(
-        events.household_changed(revised), key=revised.id, actor=envelope.actor, purpose=envelope.purpose
-    )
+    uow.publish(events.household_changed(revised), key=revised.id, actor=envelope.actor, purpose=envelope.purpose)
     return revised

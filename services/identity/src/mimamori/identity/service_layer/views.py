@@ -93,9 +93,7 @@ async def find_persons(
         for person_id in candidates or []:
             person = await uow.persons.get(person_id)
             if person is not None:
-                summaries.append(
-                    PersonSummary(person, primary_record(await uow.records.for_person(person_id)))
-                )
+                summaries.append(PersonSummary(person, primary_record(await uow.records.for_person(person_id))))
         record_access(
             uow,
             access_event(

@@ -30,9 +30,7 @@ class SourceRecordRead(BaseModel):
     """One source record linked to the person, with its values as delivered."""
 
     record_key: str = Field(description="原本レコードのキー")
-    grade: MatchGrade = Field(
-        description="名寄せの確度 (certain=確実, probable=可能性高, possible=可能性あり)"
-    )
+    grade: MatchGrade = Field(description="名寄せの確度 (certain=確実, probable=可能性高, possible=可能性あり)")
     reason: LinkReason = Field(description="名寄せの根拠 (atena_no=宛名番号一致)")
     linked_at: datetime = Field(description="名寄せした日時")
     present: bool = Field(description="最新の全件データに含まれているか (false=データから削除)")
