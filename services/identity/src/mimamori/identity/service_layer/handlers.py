@@ -6,15 +6,24 @@ import logging
 
 from google.protobuf.message import Message
 
-from mimamori.events.ingest.v1 import person_record_pb2
+from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
 from mimamori.identity.adapters import events
 from mimamori.identity.domain.household import Household, MemberFacts, compose_members
 from mimamori.identity.domain.model import Person, SourceRecord, link_by_atena_no, receive_record
+from mimamori.identity.service_layer import resolution
 from mimamori.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from mimamori.kit.messaging.bus import PoisonMessage
 from mimamori.kit.messaging.envelope import Envelope
 
 log = logging.getLogger("mimamori.identity")
+
+
+async def dispatch(message: Message, envelope: Envelope, uow: IdentityUnitOfWork) -> None:
+    """Hand a consumed event to its handler."""
+    if isinstance(message, source_record_pb2.SourceRecordReceived):
+        await resolution.receive_source_record(message, envelope, uow)
+    else:
+        await link_source_record(message, envelope, uow)
 
 
 async def link_source_record(message: Message, envelope: Envelope, uow: IdentityUnitOfWork) -> None:
@@ -64,6 +73,7 @@ async def link_source_record(message: Message, envelope: Envelope, uow: Identity
             await uow.households.enter(
                 announced[after].id, person_id=person_id, record_key=record.record_key, joined_on=on
             )
+    await resolution.person_changed(person_id, uow=uow, origin=resolution.Origin.of(envelope))
 
 
 async def _link(record: SourceRecord, *, uow: IdentityUnitOfWork, envelope: Envelope) -> str | None:

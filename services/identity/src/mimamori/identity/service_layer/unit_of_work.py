@@ -6,6 +6,7 @@ from typing import Self
 
 from sqlalchemy import Table
 
+from mimamori.identity.adapters.references import ReferenceRepository, ResidentRepository
 from mimamori.identity.adapters.repository import (
     HouseholdRepository,
     NameHistoryRepository,
@@ -22,6 +23,8 @@ class IdentityUnitOfWork(UnitOfWork):
     persons: PersonRepository
     names: NameHistoryRepository
     households: HouseholdRepository
+    references: ReferenceRepository
+    residents: ResidentRepository
 
     def __init__(self, *, tables: dict[str, Table], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -36,4 +39,8 @@ class IdentityUnitOfWork(UnitOfWork):
         self.persons = PersonRepository(self.session, t["persons"], t["record_links"])
         self.names = NameHistoryRepository(self.session, t["name_history"])
         self.households = HouseholdRepository(self.session, t["households"], t["household_memberships"])
+        self.references = ReferenceRepository(
+            self.session, t["source_references"], t["reference_keys"], t["review_decisions"]
+        )
+        self.residents = ResidentRepository(self.session, t)
         return self
