@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from mimamori.contracts import decode, event_type, topic_of
 from mimamori.events.common.v1 import provenance_pb2
 from mimamori.events.identity.v1 import person_pb2
 from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
+from mimamori.identity.module import IdentityModule
+from mimamori.kit.config import PlatformSettings
+from mimamori.kit.messaging.envelope import Envelope
+from mimamori.kit.runtime.process import running
 
 pytestmark = pytest.mark.integration
 
@@ -173,3 +180,79 @@ async def test_namesakes_born_on_one_day_are_not_linked_and_wait_for_review(iden
     answer = latest(identity)[(aid.record_key, 0)]
     assert answer.person_id == "" and answer.grade == person_pb2.MATCH_GRADE_PROBABLE
     assert answer.reason.startswith("ambiguous")
+
+
+def jumin(atena_no: str, *, name: str, kana: str, sex: str, birth: str, zokugara: str) -> Any:
+    iso = f"{birth[:4]}-{birth[4:6]}-{birth[6:]}"
+    return person_record_pb2.PersonRecordReceived(
+        record_key=f"{MUNICIPALITY}:jumin:{atena_no}",
+        provenance=provenance_pb2.SourceRef(
+            source="jumin", municipality_code=MUNICIPALITY, file_name="jumin_202604.csv"
+        ),
+        change=person_record_pb2.RECORD_CHANGE_ADDED,
+        atena_no=atena_no,
+        setai_code=HOME,
+        name=name,
+        name_kana=kana,
+        sex=sex,
+        birth_date=person_record_pb2.SourceDate(raw=birth, iso=iso),
+        zokugara=zokugara,
+        address="神奈川県足柄上郡開成町延沢１２３番地",
+        resident_status="住民",
+    )
+
+
+def envelope(message: Any) -> Envelope:
+    return Envelope(
+        topic=topic_of(message),
+        key=message.record_key,
+        type=event_type(message),
+        source="ingest",
+        payload=message.SerializeToString(),
+        municipality=MUNICIPALITY,
+        actor="officer-01",
+    )
+
+
+async def test_out_of_order_topics_over_postgresql_and_kafka_end_resolved(
+    postgres_url: str, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    settings = PlatformSettings(
+        data_dir=tmp_path,
+        database_url=postgres_url,
+        kafka_bootstrap=kafka_bootstrap,
+        kafka_namespace=f"t{unique}.",
+        outbox_poll_seconds=0.2,
+    )
+    attendance = record(
+        "att:1",
+        source_record_pb2.PersonReference(role="child", school_code="B1", student_no="2021002"),
+        source="koumu_shusseki",
+    )
+    roll = record("B1:2021002", pupil(), guardian())
+    people = [
+        jumin(MOTHER, name="冨田　恵", kana="ﾄﾐﾀ ﾒｸﾞﾐ", sex="2", birth="19880401", zokugara="世帯主"),
+        jumin(CHILD, name="冨田　莉子", kana="ﾄﾐﾀ ﾘｺ", sex="2", birth="20140721", zokugara="子"),
+    ]
+    async with running(targets=["identity"], settings=settings) as runtime:
+        module = runtime.module("identity")
+        assert isinstance(module, IdentityModule) and module.sessions is not None
+        await runtime.platform.bus.publish([envelope(attendance), envelope(roll)])
+        await runtime.wait_idle(timeout=60)
+        await runtime.platform.bus.publish([envelope(p) for p in people])
+        await runtime.wait_idle(timeout=60)
+        refs, persons, outbox = module.tables["source_references"], module.tables["persons"], module.outbox_table
+        async with module.sessions() as session:
+            ids = {r.atena_no: r.id for r in await session.execute(select(persons.c.atena_no, persons.c.id))}
+            links = {
+                (r.record_key, r.idx): r.person_id
+                for r in await session.execute(select(refs.c.record_key, refs.c.idx, refs.c.person_id))
+            }
+            sent = [
+                decode(r.type, r.payload)
+                for r in await session.execute(select(outbox.c.type, outbox.c.payload).order_by(outbox.c.id))
+            ]
+    child, mother = ids[CHILD], ids[MOTHER]
+    assert links == {(roll.record_key, 0): child, (roll.record_key, 1): mother, (attendance.record_key, 0): child}
+    last = {(m.record_key, m.reference_index): m for m in sent if isinstance(m, person_pb2.ReferenceResolved)}
+    assert last[(attendance.record_key, 0)].person_id == child and last[(attendance.record_key, 0)].version == 2
