@@ -112,18 +112,20 @@ async def test_search_by_atena_no_and_by_kana_in_any_form_with_birth_date(identi
     ]
 
 
-@pytest.mark.parametrize("purpose", ["case_support", "early_detection", "eligibility_check"])
-async def test_address_of_a_person_under_support_measure_is_never_returned(identity: Any, purpose: str) -> None:
+@pytest.mark.parametrize("purpose", ["early_detection", "eligibility_check"])
+async def test_address_under_support_measure_is_hidden_unless_for_case_support(identity: Any, purpose: str) -> None:
     row = identity.row_of("0000000201", setai_code=HOME, zokugara="世帯主", sex="2", address="秘匿の住所", dv=True)
     await identity.feed(row)
     person = await identity.person_id("0000000201")
     async with identity.client() as http:
         response = await http.get(f"/v1/persons/{person}", headers=identity.headers(purpose=purpose))
+        support = await http.get(f"/v1/persons/{person}", headers=identity.headers(purpose="case_support"))
     view = response.json()
     assert response.status_code == 200
     assert view["address"] is None and view["address_hidden"] is True
     assert all(r["address"] is None for g in view["sources"] for r in g["records"])
     assert "秘匿の住所" not in response.text
+    assert support.json()["address"] == "秘匿の住所" and support.json()["address_hidden"] is False
 
 
 async def test_routes_refuse_other_purposes_and_roles_and_unknown_persons(identity: Any) -> None:

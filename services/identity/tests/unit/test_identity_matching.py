@@ -187,6 +187,17 @@ def test_a_rejected_person_is_never_proposed_again() -> None:
     assert again.person_id is None and "a" not in again.proposed
 
 
+def test_after_a_rejection_the_remaining_namesake_waits_for_review() -> None:
+    index = ResidentIndex(
+        [
+            _resident("x", "冨田　心春", "ﾄﾐﾀ ｺﾊﾙ", "2012-12-26", setai="S1"),
+            _resident("y", "冨田　心春", "ﾄﾐﾀ ｺﾊﾙ", "2012-12-26", setai="S2"),
+        ]
+    )
+    answer = grade_reference(Reference(name="冨田　心春", birth_iso="2012-12-26"), index, rejected=frozenset({"x"}))
+    assert answer.linked is None and answer.proposed == ("y",) and answer.reason.endswith("after_rejection")
+
+
 def test_attendance_by_pupil_key_resolves_through_the_roll_of_the_month_or_the_latest() -> None:
     roll = SourceRow(
         key="roll",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mimamori.identity.domain.model import MatchGrade
 from mimamori.identity.domain.normalise import (
@@ -434,6 +434,9 @@ def grade_reference(
         )
     if outside and resolution.grade is MatchGrade.NO_MATCH:
         return Resolution(grade=MatchGrade.NO_MATCH, reason="address_outside_town")
+    if rejected and resolution.grade is MatchGrade.CERTAIN:
+        # Staff ruled a fitting person out: whoever is left is for them to confirm, not linked automatically.
+        return replace(resolution, grade=MatchGrade.PROBABLE, reason=f"{resolution.reason}+after_rejection")
     return resolution
 
 

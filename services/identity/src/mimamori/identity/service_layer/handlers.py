@@ -62,7 +62,10 @@ async def link_source_record(message: Message, envelope: Envelope, uow: Identity
         return
     if update.name_changed:
         await uow.names.append(person_id, record=record, event_id=envelope.id)
-    announced = {code: await _announce(code, uow=uow, envelope=envelope) for code in update.households}
+    announced = {
+        code: await announce_household(code, uow=uow, actor=envelope.actor, purpose=envelope.purpose)
+        for code in update.households
+    }
     before = existing.values.setai_code if existing is not None else ""
     after = record.values.setai_code
     if before != after:
@@ -97,7 +100,7 @@ async def _link(record: SourceRecord, *, uow: IdentityUnitOfWork, envelope: Enve
     return person.id
 
 
-async def _announce(setai_code: str, *, uow: IdentityUnitOfWork, envelope: Envelope) -> Household:
+async def announce_household(setai_code: str, *, uow: IdentityUnitOfWork, actor: str, purpose: str) -> Household:
     """Recompute a household's membership from its current records; announce it only when it changed."""
     household = await uow.households.by_setai_code(setai_code)
     first_seen = household is None
@@ -111,5 +114,5 @@ async def _announce(setai_code: str, *, uow: IdentityUnitOfWork, envelope: Envel
         await uow.households.add(revised)
     else:
         await uow.households.announce(revised, previous_version=current.version)
-    uow.publish(events.household_changed(revised), key=revised.id, actor=envelope.actor, purpose=envelope.purpose)
+    uow.publish(events.household_changed(revised), key=revised.id, actor=actor, purpose=purpose)
     return revised

@@ -30,6 +30,11 @@ class IdentityUnitOfWork(UnitOfWork):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._tables = tables
 
+    @property
+    def tables(self) -> dict[str, Table]:
+        """identity's tables (for the few writes that span several repositories, such as a merge)."""
+        return self._tables
+
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         t = self._tables

@@ -15,6 +15,7 @@ from mimamori.identity.entrypoints.api.schemas import (
     HouseholdMemberRead,
     HouseholdRead,
     HouseholdStayRead,
+    LinkedReferenceRead,
     NameHistoryRead,
     PersonPage,
     PersonRead,
@@ -163,6 +164,19 @@ def _person(view: views.PersonView) -> PersonRead:
                 left_at=s.left_at,
             )
             for s in view.stays
+        ],
+        linked_references=[
+            LinkedReferenceRead(
+                source=r.source,
+                month=r.month,
+                file_name=r.provenance.file_name,
+                row=r.provenance.row,
+                role=r.reference.role,
+                grade=r.grade,
+                reason=r.reason,
+                present=r.present,
+            )
+            for r in view.references
         ],
     )
 
