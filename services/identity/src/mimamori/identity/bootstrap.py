@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from mimamori.identity.config import IdentitySettings
 from mimamori.identity.entrypoints import consumers
-from mimamori.identity.entrypoints.api import persons, review
+from mimamori.identity.entrypoints.api import links, persons, review
 from mimamori.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from mimamori.kit.http import create_service_app
 from mimamori.kit.runtime.service import Wiring
@@ -28,5 +28,6 @@ def bootstrap(*, wiring: Wiring) -> FastAPI:
     )
     app.include_router(persons.router)
     app.include_router(review.router)
+    app.include_router(links.router)
     app.state.pseudonym_key = IdentitySettings().pseudonym_key.get_secret_value().encode("utf-8")
     return app
