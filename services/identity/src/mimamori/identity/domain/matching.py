@@ -202,29 +202,61 @@ def _reference_form(reference: Reference) -> _Form:
     )
 
 
-def blocking_keys(reference: Reference) -> tuple[str, ...]:
-    """The keys a reference's candidates must share one of: 'n:' name, 'k:' kana, 'b:' birth date.
+def _birth_parts(iso: str, raw: str) -> tuple[str, ...]:
+    """'y:<year>' and 'd:<MMDD>' of a birth date: a name with one of them still finds a birth date typed wrong."""
+    digits = "".join(c for c in raw if c.isdigit()) if not iso else iso.replace("-", "")
+    parts: list[str] = []
+    if len(digits) == 8 and digits[:4] != "0000":
+        parts.append(f"y:{digits[:4]}")
+        if iso:
+            parts.append(f"d:{digits[4:]}")
+    return tuple(parts)
 
-    A registered name holding a 外字 is filed with the marker in its place, so a typed name is also looked up
-    with each of its characters in turn replaced by the marker (a name has few characters).
+
+def _family_keys(name: str) -> tuple[str, ...]:
+    """A typed name's possible family names: before the space, else each of its first one to four characters."""
+    family, given = split_name(name)
+    if given:
+        return (name_key(family),)
+    key = name_key(name)
+    return tuple(key[:n] for n in range(1, min(4, len(key) - 1) + 1))
+
+
+def blocking_keys(reference: Reference) -> tuple[str, ...]:
+    """The keys a reference's candidates must share one of.
+
+    With a birth date: the name or the kana with the year or the month and day ('n:…|y:…'), so a typo in one part
+    of the date is still found, and the family name with the whole date ('f:…|b:…', for a given name typed in
+    kana); never a name or a date alone, which can make blocks of thousands. Without a birth date: the name ('n:')
+    or the kana ('k:'). A registered name holding a 外字 is filed with the marker in its place, so a typed name is
+    also looked up with each of its characters in turn replaced by the marker.
     """
     form = _reference_form(reference)
-    keys = [f"n:{k}" for k in form.names if GAIJI not in k]
+    names = [k for k in form.names if GAIJI not in k]
     for k in form.names:
-        keys += [f"n:{k[:i]}{GAIJI}{k[i + 1 :]}" for i in range(len(k))]
-    keys += [f"k:{k}" for k in form.kanas]
-    if form.birth:
-        keys.append(f"b:{form.birth}")
-    return tuple(keys)
+        names += [f"{k[:i]}{GAIJI}{k[i + 1 :]}" for i in range(len(k))]
+    plain = [f"n:{k}" for k in names] + [f"k:{k}" for k in form.kanas]
+    if not form.birth:
+        return tuple(plain)
+    parts = _birth_parts(form.birth, form.birth_raw)
+    families = _family_keys(reference.name) if reference.name else ()
+    return (
+        *(f"{key}|{part}" for key in plain for part in parts),
+        *(f"f:{family}|b:{form.birth}" for family in families),
+    )
 
 
 def resident_keys(resident: Resident) -> tuple[str, ...]:
-    """The blocking keys a resident is filed under (every name and kana carried, the birth date)."""
-    form = _resident_form(resident)
-    keys = [f"n:{k}" for k in form.names]
-    keys += [f"k:{k}" for k in form.kanas]
+    """The blocking keys a resident is filed under: every name and kana carried, alone and with the birth parts."""
+    return _form_keys(_resident_form(resident))
+
+
+def _form_keys(form: _Form) -> tuple[str, ...]:
+    plain = [f"n:{k}" for k in form.names] + [f"k:{k}" for k in form.kanas]
+    parts = _birth_parts(form.birth, form.birth_raw)
+    keys = [*plain, *(f"{key}|{part}" for key in plain for part in parts)]
     if form.birth:
-        keys.append(f"b:{form.birth}")
+        keys += [f"f:{family}|b:{form.birth}" for family in form.families if family]
     return tuple(keys)
 
 
@@ -305,7 +337,7 @@ class ResidentIndex:
         self.remove(resident.person_id)
         pid = resident.person_id
         form = _resident_form(resident)
-        keys = resident_keys(resident)
+        keys = _form_keys(form)
         self._residents[pid] = resident
         self._forms[pid] = form
         self._keys[pid] = keys

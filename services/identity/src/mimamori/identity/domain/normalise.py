@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 
 from mimamori.identity.domain.kana import normalise_kana
 
@@ -87,6 +88,7 @@ def _is_selector(char: str) -> bool:
     return 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF
 
 
+@lru_cache(maxsize=1 << 17)
 def name_key(name: str) -> str:
     """A name for comparison: NFKC, variants folded, IVS dropped, 外字 as one marker, kana as katakana, no spaces."""
     out: list[str] = []
@@ -114,6 +116,7 @@ def split_name(name: str) -> tuple[str, str]:
     return parts[0], parts[1] if len(parts) > 1 else ""
 
 
+@lru_cache(maxsize=1 << 17)
 def kana_key(kana: str) -> str:
     """Kana for comparison: full-width katakana, no spaces (half-width, hiragana and katakana agree)."""
     return normalise_kana(kana)
@@ -131,6 +134,7 @@ def names_agree(reference: str, resident: str) -> bool:
     return all(a == b or b == GAIJI for a, b in zip(reference, resident, strict=True))
 
 
+@lru_cache(maxsize=1 << 17)
 def address_key(address: str) -> str:
     """An address for comparison: digits half-width, no prefecture or county, 番地の/番/号 as hyphens, no building."""
     text = unicodedata.normalize("NFKC", address).translate(_DASHES).strip()
@@ -147,6 +151,7 @@ def address_key(address: str) -> str:
     return text.rstrip("-")
 
 
+@lru_cache(maxsize=1 << 17)
 def municipality_of(address: str) -> str:
     """The 市町村 an address names (without prefecture or county), or '' when it names none."""
     key = address_key(address)

@@ -130,9 +130,9 @@ async def _resolve_one(record_key: str, *, uow: IdentityUnitOfWork, origin: Orig
 
 
 def _wake_keys(ref: StoredReference) -> set[str]:
-    """The keys whose change should resolve this reference again (a birth date only while it is unlinked)."""
+    """The keys whose change should resolve this reference again."""
     r = ref.reference
-    keys = {k for k in blocking_keys(r) if not (ref.person_id and k.startswith("b:"))}
+    keys = set(blocking_keys(r))
     if r.atena_no:
         keys.add(f"atena:{r.atena_no}")
     if r.pupil_key is not None and not is_roll_entry(r):
