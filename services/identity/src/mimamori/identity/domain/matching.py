@@ -28,6 +28,8 @@ from mimamori.identity.domain.normalise import (
     split_name,
 )
 
+MAX_BLOCK = 300
+
 
 @dataclass(frozen=True, slots=True)
 class Resident:
@@ -302,6 +304,10 @@ def compare(reference: Reference, resident: Resident) -> Evidence:
 
 
 def _compare(ref: _Form, res: _Form, person_id: str) -> Evidence:
+    birth = _birth_agreement(ref, res)
+    if birth == "differs":
+        # No grade takes a resident born on another day: the other fields need no comparison.
+        return Evidence(person_id=person_id, birth=birth)
     kana: bool | None = None
     if ref.kanas and res.kanas:
         kana = bool(set(ref.kanas) & set(res.kanas))
@@ -309,7 +315,7 @@ def _compare(ref: _Form, res: _Form, person_id: str) -> Evidence:
         person_id=person_id,
         name=_name_agreement(ref, res),
         kana=kana,
-        birth=_birth_agreement(ref, res),
+        birth=birth,
         sex=(ref.sex == res.sex) if ref.sex and res.sex else None,
         address=(ref.address == res.address) if ref.address and res.address else None,
     )
@@ -321,6 +327,7 @@ class ResidentIndex:
     def __init__(self, residents: Iterable[Resident] = ()) -> None:
         self._residents: dict[str, Resident] = {}
         self._forms: dict[str, _Form] = {}
+        self._held: dict[str, tuple[str, ...]] = {}
         self._keys: dict[str, tuple[str, ...]] = {}
         self._blocks: dict[str, set[str]] = defaultdict(set)
         self._atena: dict[str, str] = {}
@@ -340,6 +347,7 @@ class ResidentIndex:
         keys = _form_keys(form)
         self._residents[pid] = resident
         self._forms[pid] = form
+        self._held[pid] = resident.households
         self._keys[pid] = keys
         for key in keys:
             self._blocks[key].add(pid)
@@ -359,6 +367,7 @@ class ResidentIndex:
         for key in self._keys.pop(person_id, ()):
             self._blocks[key].discard(person_id)
         self._forms.pop(person_id, None)
+        self._held.pop(person_id, None)
         if resident.atena_no and self._atena.get(resident.atena_no) == person_id:
             del self._atena[resident.atena_no]
         if resident.setai_code:
@@ -381,10 +390,16 @@ class ResidentIndex:
         return {town for town, count in self._towns.items() if count > 0}
 
     def candidates(self, reference: Reference) -> list[str]:
-        """Person ids sharing at least one blocking key with the reference."""
+        """Person ids sharing at least one blocking key with the reference.
+
+        A block larger than MAX_BLOCK (a family name on a day many were born) is skipped while a smaller key of the
+        reference remains: the name keys still find the person, and the cost stays bounded.
+        """
+        blocks = [b for b in (self._blocks.get(key) for key in blocking_keys(reference)) if b]
+        small = [b for b in blocks if len(b) <= MAX_BLOCK] or sorted(blocks, key=len)[:1]
         found: set[str] = set()
-        for key in blocking_keys(reference):
-            found |= self._blocks.get(key, set())
+        for block in small:
+            found |= block
         return sorted(found)
 
     def evidence(self, reference: Reference, person_ids: Iterable[str]) -> list[Evidence]:
@@ -394,8 +409,7 @@ class ResidentIndex:
 
     def households_of(self, person_id: str) -> tuple[str, ...]:
         """Every 世帯コード a filed resident has held."""
-        resident = self._residents.get(person_id)
-        return resident.households if resident else ()
+        return self._held.get(person_id, ())
 
     def household(self, setai_code: str) -> list[str]:
         """Person ids of everyone who has held this 世帯コード."""

@@ -122,6 +122,7 @@ def kana_key(kana: str) -> str:
     return normalise_kana(kana)
 
 
+@lru_cache(maxsize=1 << 16)
 def is_kana(text: str) -> bool:
     """Whether a (normalised) text is katakana only, e.g. a given name typed in hiragana."""
     return bool(text) and all(_KATAKANA_FIRST <= ord(c) <= _KATAKANA_LAST or c in "ーヽヾ" for c in text)
