@@ -139,9 +139,7 @@ class Identity:
         assert found is not None
         return str(found)
 
-    def headers(
-        self, *, purpose: str = "case_support", roles: tuple[str, ...] = ("caseworker",)
-    ) -> dict[str, str]:
+    def headers(self, *, purpose: str = "case_support", roles: tuple[str, ...] = ("caseworker",)) -> dict[str, str]:
         """A signed internal context as the gateway forwards it."""
         signer = self.runtime.platform.context_signer
         assert signer is not None

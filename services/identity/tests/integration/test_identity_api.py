@@ -16,9 +16,7 @@ HOME = "2000000001"
 async def three_generations(identity: Any) -> dict[str, str]:
     """祖母 as 世帯主, her 子 (a single mother) and two 孫; returns person ids by role."""
     rows = {
-        "grandma": identity.row_of(
-            "0000000101", setai_code=HOME, zokugara="世帯主", sex="2", birth="19580301"
-        ),
+        "grandma": identity.row_of("0000000101", setai_code=HOME, zokugara="世帯主", sex="2", birth="19580301"),
         "mother": identity.row_of(
             "0000000102",
             setai_code=HOME,
@@ -61,11 +59,7 @@ async def test_person_view_shows_household_relationships_provenance_and_is_audit
         "1",
     )
     assert view["birth_date"] == {"raw": "20140510", "iso": "2014-05-10"}
-    assert (
-        view["resident_status"] == "住民"
-        and view["address"].startswith("神奈川県")
-        and not view["address_hidden"]
-    )
+    assert view["resident_status"] == "住民" and view["address"].startswith("神奈川県") and not view["address_hidden"]
     [jumin] = view["sources"]
     record = jumin["records"][0]
     assert jumin["source"] == "jumin" and (record["grade"], record["reason"]) == ("certain", "atena_no")
@@ -93,9 +87,7 @@ async def test_person_view_shows_household_relationships_provenance_and_is_audit
 async def test_search_by_atena_no_and_by_kana_in_any_form_with_birth_date(identity: Any) -> None:
     ids = await three_generations(identity)
     async with identity.client() as http:
-        by_atena = await http.get(
-            "/v1/persons", params={"atena_no": "0000000102"}, headers=identity.headers()
-        )
+        by_atena = await http.get("/v1/persons", params={"atena_no": "0000000102"}, headers=identity.headers())
         by_kana = await http.get(
             "/v1/persons",
             params={"name_kana": "かいせい　はなこ", "birth_date": "1988-04-01"},
@@ -120,22 +112,20 @@ async def test_search_by_atena_no_and_by_kana_in_any_form_with_birth_date(identi
     ]
 
 
-@pytest.mark.parametrize("purpose", ["case_support", "early_detection", "eligibility_check"])
-async def test_address_of_a_person_under_support_measure_is_never_returned(
-    identity: Any, purpose: str
-) -> None:
-    row = identity.row_of(
-        "0000000201", setai_code=HOME, zokugara="世帯主", sex="2", address="秘匿の住所", dv=True
-    )
+@pytest.mark.parametrize("purpose", ["early_detection", "eligibility_check"])
+async def test_address_under_support_measure_is_hidden_unless_for_case_support(identity: Any, purpose: str) -> None:
+    row = identity.row_of("0000000201", setai_code=HOME, zokugara="世帯主", sex="2", address="秘匿の住所", dv=True)
     await identity.feed(row)
     person = await identity.person_id("0000000201")
     async with identity.client() as http:
         response = await http.get(f"/v1/persons/{person}", headers=identity.headers(purpose=purpose))
+        support = await http.get(f"/v1/persons/{person}", headers=identity.headers(purpose="case_support"))
     view = response.json()
     assert response.status_code == 200
     assert view["address"] is None and view["address_hidden"] is True
     assert all(r["address"] is None for g in view["sources"] for r in g["records"])
     assert "秘匿の住所" not in response.text
+    assert support.json()["address"] == "秘匿の住所" and support.json()["address_hidden"] is False
 
 
 async def test_routes_refuse_other_purposes_and_roles_and_unknown_persons(identity: Any) -> None:
@@ -147,9 +137,7 @@ async def test_routes_refuse_other_purposes_and_roles_and_unknown_persons(identi
         nurse = await http.get(
             path, headers=identity.headers(purpose="early_detection", roles=("public_health_nurse",))
         )
-        missing = await http.get(
-            "/v1/persons/00000000-0000-0000-0000-000000000000", headers=identity.headers()
-        )
+        missing = await http.get("/v1/persons/00000000-0000-0000-0000-000000000000", headers=identity.headers())
         no_criteria = await http.get("/v1/persons", headers=identity.headers())
         kana_only = await http.get("/v1/persons", params={"name_kana": "ｶｲｾｲ"}, headers=identity.headers())
         bad_atena = await http.get("/v1/persons", params={"atena_no": "12"}, headers=identity.headers())

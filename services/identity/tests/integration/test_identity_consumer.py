@@ -19,12 +19,8 @@ def family(identity: Any, setai_code: str = A) -> list[Any]:
     return [
         identity.row_of("0000000011", setai_code=setai_code, zokugara="世帯主", sex="2", birth="19880401"),
         identity.row_of("0000000012", setai_code=setai_code, zokugara="夫", sex="1", birth="19860101"),
-        identity.row_of(
-            "0000000013", setai_code=setai_code, zokugara="子", birth="20150501", kana="ｶｲｾｲ ｲﾁﾛｳ"
-        ),
-        identity.row_of(
-            "0000000014", setai_code=setai_code, zokugara="子", birth="20180701", kana="ｶｲｾｲ ｼﾞﾛｳ"
-        ),
+        identity.row_of("0000000013", setai_code=setai_code, zokugara="子", birth="20150501", kana="ｶｲｾｲ ｲﾁﾛｳ"),
+        identity.row_of("0000000014", setai_code=setai_code, zokugara="子", birth="20180701", kana="ｶｲｾｲ ｼﾞﾛｳ"),
     ]
 
 
@@ -58,9 +54,7 @@ async def test_household_is_announced_with_members_parents_and_siblings(identity
 async def test_redelivered_event_and_unchanged_reload_change_nothing(identity: Any) -> None:
     rows = family(identity)
     envelopes = await identity.feed(*rows)
-    before = [
-        await identity.count(t) for t in ("outbox", "source_record_versions", "name_history", "persons")
-    ]
+    before = [await identity.count(t) for t in ("outbox", "source_record_versions", "name_history", "persons")]
     await identity.feed(*envelopes)  # the same events again (at-least-once delivery)
     reloaded = [replace_file(row, "jumin_202605.csv") for row in rows]
     await identity.feed(*reloaded)  # next month's file, same values
@@ -176,9 +170,7 @@ async def test_legal_characters_ivs_and_gaiji_are_kept_as_given(identity: Any) -
 
 async def test_zokugara_change_of_a_member_is_announced(identity: Any) -> None:
     await identity.feed(*family(identity))
-    restated = identity.row_of(
-        "0000000012", setai_code=A, zokugara="同居人", birth="19860101", change="changed"
-    )
+    restated = identity.row_of("0000000012", setai_code=A, zokugara="同居人", birth="19860101", change="changed")
     await identity.feed(restated)
     last = identity.households()[-1]
     assert last.version == 5

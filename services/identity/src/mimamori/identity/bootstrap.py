@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
+from mimamori.identity.config import IdentitySettings
 from mimamori.identity.entrypoints import consumers
-from mimamori.identity.entrypoints.api import persons
+from mimamori.identity.entrypoints.api import links, persons, review
 from mimamori.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from mimamori.kit.http import create_service_app
 from mimamori.kit.runtime.service import Wiring
@@ -26,4 +27,7 @@ def bootstrap(*, wiring: Wiring) -> FastAPI:
         uow_factory=factory,
     )
     app.include_router(persons.router)
+    app.include_router(review.router)
+    app.include_router(links.router)
+    app.state.pseudonym_key = IdentitySettings().pseudonym_key.get_secret_value().encode("utf-8")
     return app

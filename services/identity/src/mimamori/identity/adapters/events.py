@@ -6,8 +6,10 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
+from mimamori.events.common.v1 import provenance_pb2
 from mimamori.events.identity.v1 import person_pb2
-from mimamori.events.ingest.v1 import person_record_pb2
+from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
+from mimamori.identity.adapters.references import StoredReference
 from mimamori.identity.domain.household import Household
 from mimamori.identity.domain.model import Change, Link, MatchGrade, Provenance, RecordValues, SourceDate
 
@@ -98,4 +100,76 @@ def household_changed(household: Household) -> person_pb2.HouseholdChanged:
             )
             for m in household.members
         ],
+    )
+
+
+_REF_CHANGES = {
+    person_record_pb2.RECORD_CHANGE_ADDED: Change.ADDED,
+    person_record_pb2.RECORD_CHANGE_CHANGED: Change.CHANGED,
+    person_record_pb2.RECORD_CHANGE_REMOVED: Change.REMOVED,
+}
+
+
+def source_change_of(message: source_record_pb2.SourceRecordReceived) -> Change:
+    """What the delivery says happened to a source record."""
+    return _REF_CHANGES.get(message.change, Change.CHANGED)
+
+
+def references_given(message: source_record_pb2.SourceRecordReceived) -> list[dict[str, Any]]:
+    """Each PersonReference exactly as delivered, every field present."""
+    return [
+        MessageToDict(ref, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+        for ref in message.persons
+    ]
+
+
+def source_provenance_of(message: source_record_pb2.SourceRecordReceived) -> Provenance:
+    """Where a source record came from."""
+    p = message.provenance
+    return Provenance(file_name=p.file_name, row=p.row, file_sha256=p.file_sha256, load_run_id=p.load_run_id)
+
+
+def grade_of(value: str) -> int:
+    """The contract's grade of a stored grade (no-match travels as UNSPECIFIED)."""
+    try:
+        return _GRADES.get(MatchGrade(value), person_pb2.MATCH_GRADE_UNSPECIFIED)
+    except ValueError:
+        return person_pb2.MATCH_GRADE_UNSPECIFIED
+
+
+def reference_resolved(ref: StoredReference) -> person_pb2.ReferenceResolved:
+    """The event of a reference's (new) answer."""
+    p = ref.provenance
+    return person_pb2.ReferenceResolved(
+        record_key=ref.record_key,
+        source=ref.source,
+        reference_index=ref.idx,
+        role=ref.reference.role,
+        person_id=ref.person_id or "",
+        grade=grade_of(ref.grade),  # type: ignore[arg-type]
+        reason=ref.reason,
+        provenance=provenance_pb2.SourceRef(
+            source=ref.source,
+            municipality_code=ref.municipality,
+            file_name=p.file_name,
+            row=p.row,
+            file_sha256=p.file_sha256,
+            load_run_id=p.load_run_id,
+        ),
+        version=ref.version,
+        removed=not ref.present,
+    )
+
+
+def persons_merged(*, surviving: str, merged: str, merge_id: str, actor: str) -> person_pb2.PersonsMerged:
+    """The event of a merge."""
+    return person_pb2.PersonsMerged(
+        surviving_person_id=surviving, merged_person_id=merged, merge_id=merge_id, actor=actor
+    )
+
+
+def person_unmerged(*, surviving: str, restored: str, merge_id: str, actor: str) -> person_pb2.PersonUnmerged:
+    """The event of an unmerge."""
+    return person_pb2.PersonUnmerged(
+        surviving_person_id=surviving, restored_person_id=restored, merge_id=merge_id, actor=actor
     )

@@ -148,15 +148,11 @@ class SourceRecordRepository:
         columns = _record_columns(record)
         if new:
             await self._session.execute(
-                insert(self._t).values(
-                    record_key=record.record_key, first_seen_at=now, updated_at=now, **columns
-                )
+                insert(self._t).values(record_key=record.record_key, first_seen_at=now, updated_at=now, **columns)
             )
         else:
             await self._session.execute(
-                update(self._t)
-                .where(self._t.c.record_key == record.record_key)
-                .values(updated_at=now, **columns)
+                update(self._t).where(self._t.c.record_key == record.record_key).values(updated_at=now, **columns)
             )
 
     async def add_version(
@@ -183,9 +179,7 @@ class SourceRecordRepository:
     async def versions(self, record_key: str) -> list[dict[str, Any]]:
         """Every stored version of a record, oldest first."""
         v = self._versions
-        rows = await self._session.execute(
-            select(v).where(v.c.record_key == record_key).order_by(v.c.version)
-        )
+        rows = await self._session.execute(select(v).where(v.c.record_key == record_key).order_by(v.c.version))
         return [dict(row._mapping) for row in rows]
 
     async def in_household(self, setai_code: str) -> list[tuple[SourceRecord, str]]:
@@ -236,17 +230,13 @@ class PersonRepository:
         """A person by id."""
         found = await self._session.execute(select(self._t).where(self._t.c.id == person_id))
         row = found.first()
-        return (
-            Person(id=row.id, atena_no=row.atena_no, created_at=row.created_at) if row is not None else None
-        )
+        return Person(id=row.id, atena_no=row.atena_no, created_at=row.created_at) if row is not None else None
 
     async def by_atena_no(self, atena_no: str) -> Person | None:
         """The person of a 宛名番号."""
         found = await self._session.execute(select(self._t).where(self._t.c.atena_no == atena_no))
         row = found.first()
-        return (
-            Person(id=row.id, atena_no=row.atena_no, created_at=row.created_at) if row is not None else None
-        )
+        return Person(id=row.id, atena_no=row.atena_no, created_at=row.created_at) if row is not None else None
 
     async def add(self, person: Person) -> None:
         """Store a new person."""

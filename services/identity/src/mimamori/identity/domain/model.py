@@ -20,6 +20,7 @@ class MatchGrade(enum.StrEnum):
     PROBABLE = "probable"
     POSSIBLE = "possible"
     CERTAINLY_NOT = "certainly-not"
+    NO_MATCH = "no-match"  # no resident fits at all (e.g. a family from outside the town)
 
 
 class LinkReason(enum.StrEnum):
@@ -180,9 +181,7 @@ def receive_record(
     candidate = replace(existing, values=values, present=present)
     if (candidate.values, candidate.present) == (existing.values, existing.present):
         return RecordUpdate(before=existing, after=existing)
-    return RecordUpdate(
-        before=existing, after=replace(candidate, provenance=provenance, version=existing.version + 1)
-    )
+    return RecordUpdate(before=existing, after=replace(candidate, provenance=provenance, version=existing.version + 1))
 
 
 @dataclass(frozen=True, slots=True)

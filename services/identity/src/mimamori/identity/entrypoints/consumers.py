@@ -1,4 +1,8 @@
-"""identity's subscriptions: ingest's person records (住民記録)."""
+"""identity's subscriptions: ingest's person records (住民記録) and the other sources' records.
+
+One subscription for both topics, so that a person's arrival and the references that wait for it are handled
+one after the other, never in two transactions that cannot see each other.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,9 @@ from mimamori.kit.messaging.bus import EventBus
 from mimamori.kit.messaging.inbox import subscription
 
 GROUP = "identity.ingest"
-TOPICS = ("ingest.person-record.v1",)
+TOPICS = ("ingest.person-record.v1", "ingest.source-record.v1")
 
 
 def subscribe(bus: EventBus, *, uow: Callable[[], IdentityUnitOfWork], retries: int) -> None:
     """Register identity's consumers."""
-    bus.subscribe(
-        subscription(group=GROUP, topics=TOPICS, uow=uow, handle=handlers.link_source_record, retries=retries)
-    )
+    bus.subscribe(subscription(group=GROUP, topics=TOPICS, uow=uow, handle=handlers.dispatch, retries=retries))

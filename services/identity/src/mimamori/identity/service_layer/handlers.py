@@ -6,15 +6,24 @@ import logging
 
 from google.protobuf.message import Message
 
-from mimamori.events.ingest.v1 import person_record_pb2
+from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
 from mimamori.identity.adapters import events
 from mimamori.identity.domain.household import Household, MemberFacts, compose_members
 from mimamori.identity.domain.model import Person, SourceRecord, link_by_atena_no, receive_record
+from mimamori.identity.service_layer import resolution
 from mimamori.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from mimamori.kit.messaging.bus import PoisonMessage
 from mimamori.kit.messaging.envelope import Envelope
 
 log = logging.getLogger("mimamori.identity")
+
+
+async def dispatch(message: Message, envelope: Envelope, uow: IdentityUnitOfWork) -> None:
+    """Hand a consumed event to its handler."""
+    if isinstance(message, source_record_pb2.SourceRecordReceived):
+        await resolution.receive_source_record(message, envelope, uow)
+    else:
+        await link_source_record(message, envelope, uow)
 
 
 async def link_source_record(message: Message, envelope: Envelope, uow: IdentityUnitOfWork) -> None:
@@ -53,7 +62,10 @@ async def link_source_record(message: Message, envelope: Envelope, uow: Identity
         return
     if update.name_changed:
         await uow.names.append(person_id, record=record, event_id=envelope.id)
-    announced = {code: await _announce(code, uow=uow, envelope=envelope) for code in update.households}
+    announced = {
+        code: await announce_household(code, uow=uow, actor=envelope.actor, purpose=envelope.purpose)
+        for code in update.households
+    }
     before = existing.values.setai_code if existing is not None else ""
     after = record.values.setai_code
     if before != after:
@@ -64,6 +76,7 @@ async def link_source_record(message: Message, envelope: Envelope, uow: Identity
             await uow.households.enter(
                 announced[after].id, person_id=person_id, record_key=record.record_key, joined_on=on
             )
+    await resolution.person_changed(person_id, uow=uow, origin=resolution.Origin.of(envelope))
 
 
 async def _link(record: SourceRecord, *, uow: IdentityUnitOfWork, envelope: Envelope) -> str | None:
@@ -87,15 +100,13 @@ async def _link(record: SourceRecord, *, uow: IdentityUnitOfWork, envelope: Enve
     return person.id
 
 
-async def _announce(setai_code: str, *, uow: IdentityUnitOfWork, envelope: Envelope) -> Household:
+async def announce_household(setai_code: str, *, uow: IdentityUnitOfWork, actor: str, purpose: str) -> Household:
     """Recompute a household's membership from its current records; announce it only when it changed."""
     household = await uow.households.by_setai_code(setai_code)
     first_seen = household is None
     current = household or Household.new(setai_code)
     rows = await uow.records.in_household(setai_code)
-    revision = current.revise(
-        compose_members(MemberFacts.of(record, person_id) for record, person_id in rows)
-    )
+    revision = current.revise(compose_members(MemberFacts.of(record, person_id) for record, person_id in rows))
     if revision is None:
         return current
     revised, _ = revision
@@ -103,7 +114,5 @@ async def _announce(setai_code: str, *, uow: IdentityUnitOfWork, envelope: Envel
         await uow.households.add(revised)
     else:
         await uow.households.announce(revised, previous_version=current.version)
-    uow.publish(
-        events.household_changed(revised), key=revised.id, actor=envelope.actor, purpose=envelope.purpose
-    )
+    uow.publish(events.household_changed(revised), key=revised.id, actor=actor, purpose=purpose)
     return revised

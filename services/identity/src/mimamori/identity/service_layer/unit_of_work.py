@@ -6,6 +6,7 @@ from typing import Self
 
 from sqlalchemy import Table
 
+from mimamori.identity.adapters.references import ReferenceRepository, ResidentRepository
 from mimamori.identity.adapters.repository import (
     HouseholdRepository,
     NameHistoryRepository,
@@ -22,10 +23,17 @@ class IdentityUnitOfWork(UnitOfWork):
     persons: PersonRepository
     names: NameHistoryRepository
     households: HouseholdRepository
+    references: ReferenceRepository
+    residents: ResidentRepository
 
     def __init__(self, *, tables: dict[str, Table], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._tables = tables
+
+    @property
+    def tables(self) -> dict[str, Table]:
+        """identity's tables (for the few writes that span several repositories, such as a merge)."""
+        return self._tables
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -36,4 +44,8 @@ class IdentityUnitOfWork(UnitOfWork):
         self.persons = PersonRepository(self.session, t["persons"], t["record_links"])
         self.names = NameHistoryRepository(self.session, t["name_history"])
         self.households = HouseholdRepository(self.session, t["households"], t["household_memberships"])
+        self.references = ReferenceRepository(
+            self.session, t["source_references"], t["reference_keys"], t["review_decisions"]
+        )
+        self.residents = ResidentRepository(self.session, t)
         return self

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
+from mimamori.identity.adapters.references import StoredReference
 from mimamori.identity.adapters.repository import NameEntry, Stay
 from mimamori.identity.domain.disclosure import under_support_measure
 from mimamori.identity.domain.household import Household
@@ -17,6 +18,7 @@ from mimamori.kit.auth import AccessContext
 
 SERVICE = "identity"
 MAX_RESULTS = 50
+CASE_SUPPORT = "case_support"  # the one purpose that strictly needs the address of a person under 支援措置
 
 
 class PersonNotFound(LookupError):
@@ -57,11 +59,13 @@ class PersonView:
     household: HouseholdView | None
     names: list[NameEntry]
     stays: list[Stay]
+    references: list[StoredReference] = field(default_factory=list)
+    purpose: str = ""
 
     @property
     def address_hidden(self) -> bool:
-        """Whether the person is under DV等支援措置, so that no address of theirs may be shown."""
-        return under_support_measure(record for record, _ in self.linked)
+        """Whether the address must be hidden: DV等支援措置, unless the purpose is 個別ケース支援 (case support)."""
+        return self.purpose != CASE_SUPPORT and under_support_measure(record for record, _ in self.linked)
 
     @property
     def person_ids(self) -> list[str]:
@@ -93,9 +97,7 @@ async def find_persons(
         for person_id in candidates or []:
             person = await uow.persons.get(person_id)
             if person is not None:
-                summaries.append(
-                    PersonSummary(person, primary_record(await uow.records.for_person(person_id)))
-                )
+                summaries.append(PersonSummary(person, primary_record(await uow.records.for_person(person_id))))
         record_access(
             uow,
             access_event(
@@ -129,6 +131,8 @@ async def read_person(
             household=household,
             names=await uow.names.for_person(person_id),
             stays=await uow.households.stays_of(person_id),
+            references=await uow.references.linked_to(person_id),
+            purpose=context.purpose,
         )
         record_access(
             uow,

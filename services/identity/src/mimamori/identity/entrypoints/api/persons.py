@@ -15,6 +15,7 @@ from mimamori.identity.entrypoints.api.schemas import (
     HouseholdMemberRead,
     HouseholdRead,
     HouseholdStayRead,
+    LinkedReferenceRead,
     NameHistoryRead,
     PersonPage,
     PersonRead,
@@ -119,8 +120,7 @@ def _household(view: views.HouseholdView) -> HouseholdRead:
             for record, person_id in view.members
         ],
         relationships=[
-            RelationshipRead(person_id=r.person_id, kind=r.kind, relative_id=r.relative_id)
-            for r in view.relationships
+            RelationshipRead(person_id=r.person_id, kind=r.kind, relative_id=r.relative_id) for r in view.relationships
         ],
         parents=list(view.parents),
         single_parent=len(view.parents) == 1,
@@ -142,9 +142,7 @@ def _person(view: views.PersonView) -> PersonRead:
         address=disclosed_address(record, hidden=hidden) if record else None,
         address_hidden=hidden,
         resident_status=record.resident_status if record else REMOVED,
-        sources=[
-            SourceGroupRead(source=source, records=records) for source, records in sorted(groups.items())
-        ],
+        sources=[SourceGroupRead(source=source, records=records) for source, records in sorted(groups.items())],
         household=_household(view.household) if view.household else None,
         name_history=[
             NameHistoryRead(
@@ -167,6 +165,19 @@ def _person(view: views.PersonView) -> PersonRead:
             )
             for s in view.stays
         ],
+        linked_references=[
+            LinkedReferenceRead(
+                source=r.source,
+                month=r.month,
+                file_name=r.provenance.file_name,
+                row=r.provenance.row,
+                role=r.reference.role,
+                grade=r.grade,
+                reason=r.reason,
+                present=r.present,
+            )
+            for r in view.references
+        ],
     )
 
 
@@ -174,16 +185,12 @@ def _person(view: views.PersonView) -> PersonRead:
 async def search_persons(
     context: PersonReader,
     uow: UowDep,
-    atena_no: Annotated[
-        str | None, Query(pattern=r"^[0-9]{10}$", description="宛名番号 (10桁, 完全一致)")
-    ] = None,
+    atena_no: Annotated[str | None, Query(pattern=r"^[0-9]{10}$", description="宛名番号 (10桁, 完全一致)")] = None,
     name_kana: Annotated[
         str | None,
         Query(min_length=1, max_length=100, description="氏名カナ (全角・半角・ひらがな可, 空白無視)"),
     ] = None,
-    birth_date: Annotated[
-        date | None, Query(description="生年月日 (YYYY-MM-DD, 氏名カナと併せて指定)")
-    ] = None,
+    birth_date: Annotated[date | None, Query(description="生年月日 (YYYY-MM-DD, 氏名カナと併せて指定)")] = None,
 ) -> PersonPage:
     """Persons by exact 宛名番号, or by 氏名カナ and 生年月日 together."""
     if atena_no is None and (name_kana is None or birth_date is None):

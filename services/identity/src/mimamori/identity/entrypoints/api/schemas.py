@@ -30,9 +30,7 @@ class SourceRecordRead(BaseModel):
     """One source record linked to the person, with its values as delivered."""
 
     record_key: str = Field(description="原本レコードのキー")
-    grade: MatchGrade = Field(
-        description="名寄せの確度 (certain=確実, probable=可能性高, possible=可能性あり)"
-    )
+    grade: MatchGrade = Field(description="名寄せの確度 (certain=確実, probable=可能性高, possible=可能性あり)")
     reason: LinkReason = Field(description="名寄せの根拠 (atena_no=宛名番号一致)")
     linked_at: datetime = Field(description="名寄せした日時")
     present: bool = Field(description="最新の全件データに含まれているか (false=データから削除)")
@@ -130,6 +128,19 @@ class PersonPage(BaseModel):
     items: list[PersonSummary] = Field(description="該当者")
 
 
+class LinkedReferenceRead(BaseModel):
+    """A row of another source that names the person, linked (certain, or accepted in review)."""
+
+    source: str = Field(description="出典システム")
+    month: str = Field(description="抽出年月 (YYYYMM)")
+    file_name: str = Field(description="取込ファイル名")
+    row: int = Field(description="ファイル内の行番号 (見出し行を除き1から)")
+    role: str = Field(description="行の中での役割 (child=児童, recipient=受給者, guardian=保護者 など)")
+    grade: str = Field(description="名寄せの確度")
+    reason: str = Field(description="名寄せの根拠 (一致した項目)")
+    present: bool = Field(description="最新のデータに含まれているか")
+
+
 class PersonRead(BaseModel):
     """Everything identity knows of one person."""
 
@@ -146,3 +157,6 @@ class PersonRead(BaseModel):
     household: HouseholdRead | None = Field(description="現在の世帯")
     name_history: list[NameHistoryRead] = Field(description="氏名の履歴 (古い順)")
     household_history: list[HouseholdStayRead] = Field(description="世帯の所属履歴 (古い順)")
+    linked_references: list[LinkedReferenceRead] = Field(
+        default_factory=list, description="他の出典の行でこの人を指すもの (出典ごと)"
+    )

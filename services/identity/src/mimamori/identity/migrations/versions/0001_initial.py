@@ -77,9 +77,7 @@ def upgrade() -> None:
         _text("load_run_id", 64),
         sa.Column("payload", sa.JSON, nullable=False),
     )
-    op.create_index(
-        "ux_source_record_versions", "source_record_versions", ["record_key", "version"], unique=True
-    )
+    op.create_index("ux_source_record_versions", "source_record_versions", ["record_key", "version"], unique=True)
     op.create_table(
         "record_links",
         sa.Column("record_key", sa.String(200), primary_key=True),

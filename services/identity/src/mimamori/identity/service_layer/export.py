@@ -1,0 +1,117 @@
+"""The link export: one line per person reference in a source record, with the person it links to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from mimamori.identity.domain.model import MatchGrade
+from mimamori.identity.service_layer.unit_of_work import IdentityUnitOfWork
+from mimamori.kit.audit_trail import access_event, record_access
+from mimamori.kit.auth import AccessContext
+
+COLUMNS = ("source", "file", "row", "role", "person_id", "atena_no", "grade")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkLine:
+    """One line of the export."""
+
+    source: str
+    file: str
+    row: int
+    role: str
+    person_id: str
+    atena_no: str
+    grade: str
+
+    def as_row(self) -> list[str]:
+        """The line's cells in COLUMNS order."""
+        return [self.source, self.file, str(self.row), self.role, self.person_id, self.atena_no, self.grade]
+
+
+async def link_lines(
+    *, uow: IdentityUnitOfWork, offset: int, limit: int, context: AccessContext | None = None, route: str = ""
+) -> list[LinkLine]:
+    """A page of the export: 住民記録 rows first, then the other sources' references, in key order."""
+    t = uow.tables
+    records, links, persons, refs = t["source_records"], t["record_links"], t["persons"], t["source_references"]
+    lines: list[LinkLine] = []
+    async with uow:
+        atena = select(persons.c.id, persons.c.atena_no).subquery()
+        jumin = (
+            select(
+                records.c.source,
+                records.c.file_name,
+                records.c.row,
+                links.c.person_id,
+                links.c.grade,
+                atena.c.atena_no,
+            )
+            .outerjoin(links, links.c.record_key == records.c.record_key)
+            .outerjoin(atena, atena.c.id == links.c.person_id)
+            .where(records.c.present.is_(True))
+            .order_by(records.c.record_key)
+        )
+        jumin_count = int(
+            await uow.session.scalar(select(func.count()).select_from(records).where(records.c.present.is_(True))) or 0
+        )
+        if offset < jumin_count:
+            for r in await uow.session.execute(jumin.offset(offset).limit(limit)):
+                lines.append(
+                    LinkLine(
+                        source=r.source,
+                        file=r.file_name,
+                        row=r.row,
+                        role="subject",
+                        person_id=r.person_id or "",
+                        atena_no=r.atena_no or "",
+                        grade=r.grade or MatchGrade.NO_MATCH.value,
+                    )
+                )
+        rest = limit - len(lines)
+        if rest > 0:
+            start = max(0, offset - jumin_count)
+            query = (
+                select(
+                    refs.c.source,
+                    refs.c.file_name,
+                    refs.c.row,
+                    refs.c.role,
+                    refs.c.person_id,
+                    refs.c.grade,
+                    atena.c.atena_no,
+                )
+                .outerjoin(atena, atena.c.id == refs.c.person_id)
+                .where(refs.c.present.is_(True))
+                .order_by(refs.c.record_key, refs.c.idx)
+                .offset(start)
+                .limit(rest)
+            )
+            for r in await uow.session.execute(query):
+                lines.append(
+                    LinkLine(
+                        source=r.source,
+                        file=r.file_name,
+                        row=r.row,
+                        role=r.role,
+                        person_id=r.person_id or "",
+                        atena_no=(r.atena_no or "") if r.person_id else "",
+                        grade=r.grade,
+                    )
+                )
+        if context is not None:
+            record_access(
+                uow,
+                access_event(
+                    recorder="identity",
+                    context=context,
+                    action="export",
+                    method="GET",
+                    route=route,
+                    person_ids=sorted({line.person_id for line in lines if line.person_id}),
+                ),
+            )
+            await uow.commit()
+    return lines

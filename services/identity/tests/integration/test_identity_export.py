@@ -1,0 +1,117 @@
+"""`mimamori identity export-links` on the embedded data directory."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mimamori.contracts import event_type, topic_of
+from mimamori.events.common.v1 import provenance_pb2
+from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
+from mimamori.identity.entrypoints.cli import identity as identity_cli
+from mimamori.kit.config import PlatformSettings
+from mimamori.kit.messaging.envelope import Envelope
+from mimamori.kit.messaging.inprocess import InProcessBus
+from mimamori.kit.runtime.process import running
+
+pytestmark = pytest.mark.integration
+
+MUNICIPALITY = "143669"
+
+
+def _envelope(message: object) -> Envelope:
+    return Envelope(
+        topic=topic_of(message),  # type: ignore[arg-type]
+        key=message.record_key,  # type: ignore[attr-defined]
+        type=event_type(message),  # type: ignore[arg-type]
+        source="ingest",
+        payload=message.SerializeToString(),  # type: ignore[attr-defined]
+        municipality=MUNICIPALITY,
+    )
+
+
+def _jumin(
+    atena: str, row: int, *, name: str, kana: str, birth: str, zokugara: str
+) -> person_record_pb2.PersonRecordReceived:
+    return person_record_pb2.PersonRecordReceived(
+        record_key=f"{MUNICIPALITY}:jumin:{atena}",
+        provenance=provenance_pb2.SourceRef(
+            source="jumin", municipality_code=MUNICIPALITY, file_name="jumin_202604.csv", row=row
+        ),
+        change=person_record_pb2.RECORD_CHANGE_ADDED,
+        atena_no=atena,
+        setai_code="1000000001",
+        name=name,
+        name_kana=kana,
+        sex="2",
+        birth_date=person_record_pb2.SourceDate(raw=birth, iso=f"{birth[:4]}-{birth[4:6]}-{birth[6:]}"),
+        zokugara=zokugara,
+        address="神奈川県足柄上郡開成町延沢１２３番地",
+        resident_status="住民",
+    )
+
+
+def test_export_writes_one_line_per_reference_with_person_and_atena(tmp_path: Path) -> None:
+    import asyncio
+
+    roll = source_record_pb2.SourceRecordReceived(
+        record_key=f"{MUNICIPALITY}:koumu_meibo:B1:7",
+        provenance=provenance_pb2.SourceRef(
+            source="koumu_meibo", municipality_code=MUNICIPALITY, file_name="koumu_meibo_202604.csv", row=5
+        ),
+        change=person_record_pb2.RECORD_CHANGE_ADDED,
+        month="202604",
+        persons=[
+            source_record_pb2.PersonReference(
+                role="child",
+                name="冨田 莉子",
+                name_kana="とみた りこ",
+                sex="2",
+                birth_date=person_record_pb2.SourceDate(raw="2014-07-21", iso="2014-07-21"),
+                school_code="B1",
+                student_no="7",
+                grade="6",
+            ),
+            source_record_pb2.PersonReference(role="guardian", name="富田　恵"),
+            source_record_pb2.PersonReference(role="guardian", name="山田　花子"),
+        ],
+    )
+
+    async def load() -> None:
+        settings = PlatformSettings(data_dir=tmp_path, outbox_poll_seconds=0.2)
+        async with running(targets=["identity"], settings=settings, bus=InProcessBus()) as runtime:
+            await runtime.platform.bus.publish(
+                [
+                    _envelope(
+                        _jumin("0000000011", 1, name="冨田　恵", kana="ﾄﾐﾀ ﾒｸﾞﾐ", birth="19880401", zokugara="世帯主")
+                    ),
+                    _envelope(
+                        _jumin("0000000013", 2, name="冨田　莉子", kana="ﾄﾐﾀ ﾘｺ", birth="20140721", zokugara="子")
+                    ),
+                    _envelope(roll),
+                ]
+            )
+            await runtime.wait_idle()
+
+    asyncio.run(load())
+    out = tmp_path / "links.csv"
+    result = CliRunner().invoke(identity_cli, ["export-links", "--out", str(out), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["source", "file", "row", "role", "person_id", "atena_no", "grade"]
+    by_place = {(r["file"], r["row"], r["role"]): r for r in rows}
+    assert len(rows) == 5
+    mother = by_place[("jumin_202604.csv", "1", "subject")]
+    child = by_place[("koumu_meibo_202604.csv", "5", "child")]
+    assert (child["atena_no"], child["grade"]) == ("0000000013", "certain")
+    assert child["person_id"] == by_place[("jumin_202604.csv", "2", "subject")]["person_id"] != ""
+    guardians = [r for r in rows if r["role"] == "guardian"]
+    assert {(g["atena_no"], g["person_id"] == mother["person_id"]) for g in guardians} == {
+        ("0000000011", True),
+        ("", False),
+    }
+    assert "5 references, 4 linked" in result.output
