@@ -225,14 +225,15 @@ class ReferenceRepository:
         return sorted(found)
 
     async def roll_entries(self, pupil_keys: Iterable[tuple[str, str]]) -> list[StoredReference]:
-        """Roll entries (pupils named on a school roll) of these (学校コード, 児童生徒番号), every month."""
+        """Roll entries (pupils named on a school roll) of these (学校コード, 児童生徒番号), every month.
+
+        Entries a later roll no longer holds count too: a child who changes school mid-month still has marks under
+        the old number in that month's attendance, and a number names the same pupil before and after it ends."""
         t = self._t
         found: list[StoredReference] = []
         for code, number in sorted(set(pupil_keys)):
             rows = await self._session.execute(
-                select(t).where(
-                    t.c.school_code == code, t.c.student_no == number, t.c.roll_entry.is_(True), t.c.present.is_(True)
-                )
+                select(t).where(t.c.school_code == code, t.c.student_no == number, t.c.roll_entry.is_(True))
             )
             found.extend(_stored(r) for r in rows)
         return found

@@ -299,7 +299,9 @@ def _view(
 ) -> MonthView:
     by_record: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
     for ref in refs:
-        if ref.removed or not ref.person_id:
+        # A reference of a removed record still says who the record named: the record's own versions decide
+        # the months it holds in (a roll entry that ended in May still counts for April).
+        if not ref.person_id:
             continue
         by_record[ref.record_key].append((ref.reference_index, ref.role, aliases.get(ref.person_id, ref.person_id)))
     facts = []

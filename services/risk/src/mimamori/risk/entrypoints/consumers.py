@@ -82,7 +82,10 @@ async def on_persons(batch: Sequence[tuple[Message, Envelope]], uow: RiskUnitOfW
             await uow.facts.set_number(message.person_id, message.atena_no)
     if references:
         touched |= await uow.facts.apply_references(references)
-    await handlers.rescore_after(touched, months=set(), uow=uow)
+    # Who a record names holds for every month it counts in: a link found (or undone) later re-scores the
+    # months already assessed too, not only the latest.
+    months = await uow.assessments.assessed_months() if touched else set()
+    await handlers.rescore_after(touched, months=months, uow=uow)
 
 
 def on_residents(town: str) -> Callable[[Sequence[tuple[Message, Envelope]], RiskUnitOfWork], Awaitable[None]]:
