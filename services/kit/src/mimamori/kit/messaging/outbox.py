@@ -110,6 +110,9 @@ class Outbox:
         # Rows published and not yet marked sent, by seq: never fetched again while their publish is under way.
         # (Not a cursor: a row committed late, with a lower seq than rows already relayed, is still found.)
         self._in_flight: set[int] = set()
+        # Rows marked sent since the current fetch began: that fetch may have read them as unsent (its statement
+        # started before the mark committed) after they left `_in_flight`; they must not go out twice.
+        self._sent_during_fetch: set[int] = set()
         self._publishing: set[asyncio.Task[int]] = set()
         self._full = False
 
@@ -197,6 +200,7 @@ class Outbox:
             self._in_flight.difference_update(seq for seq, _ in batch)
             self._wake.set()  # the relay settles and retries
             raise
+        self._sent_during_fetch.update(seq for seq, _ in batch)
         self._in_flight.difference_update(seq for seq, _ in batch)
         if self._full:
             self._full = False
@@ -222,7 +226,9 @@ class Outbox:
             if len(self._publishing) >= PIPELINE_DEPTH:
                 self._full = True
                 return  # woken again when one finishes
+            self._sent_during_fetch = set()
             batch = await self.fetch_unsent(exclude=self._in_flight)
+            batch = [(seq, envelope) for seq, envelope in batch if seq not in self._sent_during_fetch]
             if not batch:
                 return
             self._in_flight.update(seq for seq, _ in batch)
