@@ -227,8 +227,10 @@ class Outbox:
                 self._full = True
                 return  # woken again when one finishes
             self._sent_during_fetch = set()
-            batch = await self.fetch_unsent(exclude=self._in_flight)
-            batch = [(seq, envelope) for seq, envelope in batch if seq not in self._sent_during_fetch]
+            fetched = await self.fetch_unsent(exclude=self._in_flight)
+            batch = [(seq, envelope) for seq, envelope in fetched if seq not in self._sent_during_fetch]
+            if len(batch) < len(fetched):
+                continue  # some rows went out while reading: read again (they now show as sent)
             if not batch:
                 return
             self._in_flight.update(seq for seq, _ in batch)
