@@ -1,7 +1,7 @@
 """identity's subscriptions: ingest's person records (住民記録), the other sources' records and the row index of
 delivered files (DeliveryRowsIndexed, for the link export).
 
-One subscription for both topics, so that a person's arrival and the references that wait for it are handled
+One subscription for all of them, so that a person's arrival and the references that wait for it are handled
 one after the other, never in two transactions that cannot see each other.
 """
 
