@@ -12,6 +12,7 @@ from mimamori.contracts import event_type, topic_of
 from mimamori.events.common.v1 import provenance_pb2
 from mimamori.events.ingest.v1 import delivery_rows_pb2, person_record_pb2, source_record_pb2
 from mimamori.identity.entrypoints.cli import identity as identity_cli
+from mimamori.identity.service_layer.export import link_lines
 from mimamori.kit.config import PlatformSettings
 from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.messaging.inprocess import InProcessBus
@@ -182,3 +183,46 @@ def test_export_lists_the_rows_of_every_months_file(tmp_path: Path) -> None:
         ("koumu_meibo_202605.csv", "8", "child"): "0000000013",
     }
     assert len(rows) == len(places)
+
+
+async def test_export_pages_join_indexed_rows_with_the_current_resolution(identity) -> None:
+    """Both backends: the union of indexed and unindexed lines pages without gaps or repeats."""
+    mother = identity.row_of("0000000021", setai_code="1000000002", zokugara="世帯主")
+    child = identity.row_of("0000000023", setai_code="1000000002", zokugara="子", name="開成　花子", birth="20150301")
+    unindexed = identity.row_of("0000000025", setai_code="1000000003", zokugara="世帯主", birth="19700101")
+    roll = source_record_pb2.SourceRecordReceived(
+        record_key=f"{MUNICIPALITY}:koumu_meibo:B1:9",
+        provenance=provenance_pb2.SourceRef(
+            source="koumu_meibo", municipality_code=MUNICIPALITY, file_name="koumu_meibo_202604.csv", row=3
+        ),
+        change=person_record_pb2.RECORD_CHANGE_ADDED,
+        month="202604",
+        persons=[
+            source_record_pb2.PersonReference(role="child", atena_no="0000000023"),
+            source_record_pb2.PersonReference(role="guardian", atena_no="0000000021"),
+        ],
+    )
+    await identity.feed(mother, child, unindexed, roll)
+    await identity.feed(
+        *[
+            _envelope(_index(f"jumin_2026{m}.csv", f"j{m}", [(1, mother.record_key), (2, child.record_key)]))
+            for m in ("04", "05", "06")
+        ],
+        *[_envelope(_index(f"koumu_meibo_2026{m}.csv", f"k{m}", [(3, roll.record_key)])) for m in ("04", "05")],
+    )
+    factory = identity.module.app.state.uow_factory
+    lines = []
+    while True:
+        page = await link_lines(uow=factory(), offset=len(lines), limit=4)
+        lines.extend(page)
+        if len(page) < 4:
+            break
+    places = {(line.file, line.row, line.role): line.atena_no for line in lines}
+    assert len(lines) == len(places) == 6 + 1 + 4
+    assert places[("jumin_202604.csv", unindexed.provenance.row, "subject")] == "0000000025"
+    assert {places[(f"jumin_2026{m}.csv", 2, "subject")] for m in ("04", "05", "06")} == {"0000000023"}
+    assert [places[(f"koumu_meibo_2026{m}.csv", 3, r)] for m in ("04", "05") for r in ("child", "guardian")] == [
+        "0000000023",
+        "0000000021",
+    ] * 2
+    assert [line.role for line in lines[:7]] == ["subject"] * 7  # 住民記録 first
