@@ -7,12 +7,13 @@ from google.protobuf.message import Message
 from mimamori.events.audit.v1 import access_pb2
 from mimamori.events.casework.v1 import observation_pb2
 from mimamori.events.identity.v1 import person_pb2
-from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
+from mimamori.events.ingest.v1 import delivery_rows_pb2, person_record_pb2, source_record_pb2
 from mimamori.events.risk.v1 import alert_pb2
 
 TOPICS: dict[type[Message], str] = {
     person_record_pb2.PersonRecordReceived: "ingest.person-record.v1",
     source_record_pb2.SourceRecordReceived: "ingest.source-record.v1",
+    delivery_rows_pb2.DeliveryRowsIndexed: "ingest.delivery-rows.v1",
     person_pb2.PersonLinked: "identity.person.v1",
     person_pb2.HouseholdChanged: "identity.household.v1",
     person_pb2.ReferenceResolved: "identity.reference.v1",

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from mimamori.contracts import event_type, topic_of
 from mimamori.events.common.v1 import provenance_pb2
-from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
+from mimamori.events.ingest.v1 import delivery_rows_pb2, person_record_pb2, source_record_pb2
 from mimamori.identity.entrypoints.cli import identity as identity_cli
+from mimamori.identity.service_layer.export import link_lines
 from mimamori.kit.config import PlatformSettings
 from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.messaging.inprocess import InProcessBus
@@ -23,9 +24,10 @@ MUNICIPALITY = "143669"
 
 
 def _envelope(message: object) -> Envelope:
+    key = message.file_name if isinstance(message, delivery_rows_pb2.DeliveryRowsIndexed) else message.record_key  # type: ignore[attr-defined]
     return Envelope(
         topic=topic_of(message),  # type: ignore[arg-type]
-        key=message.record_key,  # type: ignore[attr-defined]
+        key=key,
         type=event_type(message),  # type: ignore[arg-type]
         source="ingest",
         payload=message.SerializeToString(),  # type: ignore[attr-defined]
@@ -115,3 +117,112 @@ def test_export_writes_one_line_per_reference_with_person_and_atena(tmp_path: Pa
         ("", False),
     }
     assert "5 references, 4 linked" in result.output
+
+
+def _index(file_name: str, run: str, rows: list[tuple[int, str]]) -> delivery_rows_pb2.DeliveryRowsIndexed:
+    return delivery_rows_pb2.DeliveryRowsIndexed(
+        source=file_name.rsplit("_", 1)[0],
+        municipality=MUNICIPALITY,
+        file_name=file_name,
+        load_run_id=run,
+        rows=[delivery_rows_pb2.IndexedRow(row=row, record_key=key) for row, key in rows],
+    )
+
+
+def test_export_lists_the_rows_of_every_months_file(tmp_path: Path) -> None:
+    """Records unchanged in later months (no record event) still get a line per row of each month's file; a newer
+    load run of a file name supersedes the rows of the earlier one."""
+    import asyncio
+
+    mother_key, child_key = f"{MUNICIPALITY}:jumin:0000000011", f"{MUNICIPALITY}:jumin:0000000013"
+    roll_key = f"{MUNICIPALITY}:koumu_meibo:B1:7"
+    roll = source_record_pb2.SourceRecordReceived(
+        record_key=roll_key,
+        provenance=provenance_pb2.SourceRef(
+            source="koumu_meibo", municipality_code=MUNICIPALITY, file_name="koumu_meibo_202604.csv", row=5
+        ),
+        change=person_record_pb2.RECORD_CHANGE_ADDED,
+        month="202604",
+        persons=[source_record_pb2.PersonReference(role="child", atena_no="0000000013")],
+    )
+
+    async def load() -> None:
+        settings = PlatformSettings(data_dir=tmp_path, outbox_poll_seconds=0.2)
+        async with running(targets=["identity"], settings=settings, bus=InProcessBus()) as runtime:
+            await runtime.platform.bus.publish(
+                [
+                    _envelope(
+                        _jumin("0000000011", 1, name="冨田　恵", kana="ﾄﾐﾀ ﾒｸﾞﾐ", birth="19880401", zokugara="世帯主")
+                    ),
+                    _envelope(
+                        _jumin("0000000013", 2, name="冨田　莉子", kana="ﾄﾐﾀ ﾘｺ", birth="20140721", zokugara="子")
+                    ),
+                    _envelope(roll),
+                    _envelope(_index("jumin_202604.csv", "r1", [(1, mother_key), (2, child_key)])),
+                    _envelope(_index("koumu_meibo_202604.csv", "r2", [(5, roll_key)])),
+                    _envelope(_index("jumin_202605.csv", "r3", [(1, child_key), (2, mother_key)])),
+                    _envelope(_index("koumu_meibo_202605.csv", "r4", [(6, roll_key)])),
+                    _envelope(_index("koumu_meibo_202605.csv", "r5", [(8, roll_key)])),
+                ]
+            )
+            await runtime.wait_idle()
+
+    asyncio.run(load())
+    out = tmp_path / "links.csv"
+    result = CliRunner().invoke(identity_cli, ["export-links", "--out", str(out), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    places = {(r["file"], r["row"], r["role"]): r["atena_no"] for r in rows}
+    assert places == {
+        ("jumin_202604.csv", "1", "subject"): "0000000011",
+        ("jumin_202604.csv", "2", "subject"): "0000000013",
+        ("jumin_202605.csv", "1", "subject"): "0000000013",
+        ("jumin_202605.csv", "2", "subject"): "0000000011",
+        ("koumu_meibo_202604.csv", "5", "child"): "0000000013",
+        ("koumu_meibo_202605.csv", "8", "child"): "0000000013",
+    }
+    assert len(rows) == len(places)
+
+
+async def test_export_pages_join_indexed_rows_with_the_current_resolution(identity) -> None:
+    """Both backends: the union of indexed and unindexed lines pages without gaps or repeats."""
+    mother = identity.row_of("0000000021", setai_code="1000000002", zokugara="世帯主")
+    child = identity.row_of("0000000023", setai_code="1000000002", zokugara="子", name="開成　花子", birth="20150301")
+    unindexed = identity.row_of("0000000025", setai_code="1000000003", zokugara="世帯主", birth="19700101")
+    roll = source_record_pb2.SourceRecordReceived(
+        record_key=f"{MUNICIPALITY}:koumu_meibo:B1:9",
+        provenance=provenance_pb2.SourceRef(
+            source="koumu_meibo", municipality_code=MUNICIPALITY, file_name="koumu_meibo_202604.csv", row=3
+        ),
+        change=person_record_pb2.RECORD_CHANGE_ADDED,
+        month="202604",
+        persons=[
+            source_record_pb2.PersonReference(role="child", atena_no="0000000023"),
+            source_record_pb2.PersonReference(role="guardian", atena_no="0000000021"),
+        ],
+    )
+    await identity.feed(mother, child, unindexed, roll)
+    await identity.feed(
+        *[
+            _envelope(_index(f"jumin_2026{m}.csv", f"j{m}", [(1, mother.record_key), (2, child.record_key)]))
+            for m in ("04", "05", "06")
+        ],
+        *[_envelope(_index(f"koumu_meibo_2026{m}.csv", f"k{m}", [(3, roll.record_key)])) for m in ("04", "05")],
+    )
+    factory = identity.module.app.state.uow_factory
+    lines = []
+    while True:
+        page = await link_lines(uow=factory(), offset=len(lines), limit=4)
+        lines.extend(page)
+        if len(page) < 4:
+            break
+    places = {(line.file, line.row, line.role): line.atena_no for line in lines}
+    assert len(lines) == len(places) == 6 + 1 + 4
+    assert places[("jumin_202604.csv", unindexed.provenance.row, "subject")] == "0000000025"
+    assert {places[(f"jumin_2026{m}.csv", 2, "subject")] for m in ("04", "05", "06")} == {"0000000023"}
+    assert [places[(f"koumu_meibo_2026{m}.csv", 3, r)] for m in ("04", "05") for r in ("child", "guardian")] == [
+        "0000000023",
+        "0000000021",
+    ] * 2
+    assert [line.role for line in lines[:7]] == ["subject"] * 7  # 住民記録 first

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from mimamori.contracts import decode
 from mimamori.events.audit.v1 import access_pb2
-from mimamori.events.ingest.v1 import person_record_pb2
+from mimamori.events.ingest.v1 import delivery_rows_pb2, person_record_pb2
 from mimamori.ingest.module import IngestModule
 from mimamori.ingest.service_layer import handlers
 from mimamori.kit.auth import CONTEXT_HEADER, AccessContext
@@ -417,3 +417,39 @@ async def test_no_personal_value_reaches_logs_spans_or_messages(
     for where, text in texts.items():
         for secret in secrets:
             assert secret not in text, (where, secret)
+
+
+def row_index(rt: Runtime) -> list[delivery_rows_pb2.DeliveryRowsIndexed]:
+    bus = rt.platform.bus
+    assert isinstance(bus, InProcessBus)
+    found = [decode(e.type, e.payload) for e in bus.messages("ingest.delivery-rows.v1")]
+    assert all(isinstance(m, delivery_rows_pb2.DeliveryRowsIndexed) for m in found)
+    return found  # type: ignore[return-value]
+
+
+async def test_every_row_of_a_later_unchanged_cumulative_file_is_indexed(runtime: Runtime, jumin) -> None:
+    rows = jumin.town(6)
+    rows.insert(2, jumin.row("12345"))  # row 3: quarantined, not indexed
+    data = jumin.bytes(rows)
+    first = await deliver(runtime, data, name="jumin_202604.csv")
+    emitted = len(events(runtime))
+    second = await deliver(runtime, data, name="jumin_202605.csv")
+    assert second["counts"]["unchanged"] == 6 and len(events(runtime)) == emitted  # no record event
+    index = row_index(runtime)
+    bus = runtime.platform.bus
+    assert isinstance(bus, InProcessBus)
+    assert [m.key for m in bus.messages("ingest.delivery-rows.v1")] == [m.file_name for m in index]
+    keys = {e.provenance.row: e.record_key for e in events(runtime)}
+    for run, name in ((first, "jumin_202604.csv"), (second, "jumin_202605.csv")):
+        chunks = [m for m in index if m.file_name == name]
+        assert [m.chunk for m in chunks] == list(range(len(chunks))) and len(chunks) > 2  # batches of 4 rows
+        assert [m.last_chunk for m in chunks] == [False] * (len(chunks) - 1) + [True]
+        assert {(m.load_run_id, m.month, m.source, m.file_sha256) for m in chunks} == {
+            (run["id"], name[6:12], "jumin", run["file"]["sha256"])
+        }
+        assert [(r.row, r.record_key) for m in chunks for r in m.rows] == [
+            (row, keys[row]) for row in (1, 2, 4, 5, 6, 7)
+        ]
+    again = await deliver(runtime, data, name="jumin_202605.csv")
+    assert again["duplicate"] is True
+    assert len(row_index(runtime)) == len(index)  # a duplicate delivery indexes nothing new

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mimamori.identity.domain.household import Household, HouseholdMember
@@ -418,3 +418,29 @@ class HouseholdRepository:
             )
             for r in rows
         ]
+
+
+class DeliveryRowRepository:
+    """The row index of delivered files: (file name, row) → record key, of each file name's latest load run."""
+
+    def __init__(self, session: AsyncSession, table: Table) -> None:
+        self._session = session
+        self._t = table
+
+    async def index(self, file_name: str, *, load_run_id: str, rows: list[tuple[int, str]]) -> None:
+        """Keep a chunk of a load run's rows; the rows of another (earlier) run of the file name are dropped, and
+        rows of this run already kept are replaced (a chunk delivered again)."""
+        t = self._t
+        stale = t.c.load_run_id != load_run_id
+        if rows:
+            low, high = min(r for r, _ in rows), max(r for r, _ in rows)
+            stale = or_(stale, t.c.row.between(low, high))
+        await self._session.execute(delete(t).where(t.c.file_name == file_name, stale))
+        if rows:
+            await self._session.execute(
+                insert(t),
+                [
+                    {"file_name": file_name, "row": row, "record_key": key, "load_run_id": load_run_id}
+                    for row, key in rows
+                ],
+            )

@@ -200,7 +200,19 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("unmerged_by", String(200), nullable=True),
         Index("ix_merges_persons", "surviving_person_id", "merged_person_id"),
     )
+    # Which record each row of a delivered file is (ingest's DeliveryRowsIndexed): the rows of the latest load run
+    # of each file name, unchanged records included, so the export can list every delivered row.
+    delivery_rows = Table(
+        "delivery_rows",
+        metadata,
+        Column("file_name", String(300), primary_key=True),
+        Column("row", Integer, primary_key=True),
+        Column("record_key", String(200), nullable=False),
+        Column("load_run_id", String(64), nullable=False),
+        Index("ix_delivery_rows_record", "record_key"),
+    )
     return {
+        "delivery_rows": delivery_rows,
         "source_references": source_references,
         "reference_keys": reference_keys,
         "match_keys": match_keys,

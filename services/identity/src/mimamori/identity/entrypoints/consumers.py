@@ -1,6 +1,7 @@
-"""identity's subscriptions: ingest's person records (住民記録) and the other sources' records.
+"""identity's subscriptions: ingest's person records (住民記録), the other sources' records and the row index of
+delivered files (DeliveryRowsIndexed, for the link export).
 
-One subscription for both topics, so that a person's arrival and the references that wait for it are handled
+One subscription for all of them, so that a person's arrival and the references that wait for it are handled
 one after the other, never in two transactions that cannot see each other.
 """
 
@@ -14,7 +15,7 @@ from mimamori.kit.messaging.bus import EventBus
 from mimamori.kit.messaging.inbox import subscription
 
 GROUP = "identity.ingest"
-TOPICS = ("ingest.person-record.v1", "ingest.source-record.v1")
+TOPICS = ("ingest.person-record.v1", "ingest.source-record.v1", "ingest.delivery-rows.v1")
 
 
 def subscribe(bus: EventBus, *, uow: Callable[[], IdentityUnitOfWork], retries: int) -> None:

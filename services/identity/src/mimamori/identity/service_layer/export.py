@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, literal, select, union_all
 
 from mimamori.identity.domain.model import MatchGrade
 from mimamori.identity.service_layer.unit_of_work import IdentityUnitOfWork
@@ -34,73 +34,103 @@ class LinkLine:
 async def link_lines(
     *, uow: IdentityUnitOfWork, offset: int, limit: int, context: AccessContext | None = None, route: str = ""
 ) -> list[LinkLine]:
-    """A page of the export: 住民記録 rows first, then the other sources' references, in key order."""
+    """A page of the export: 住民記録 rows first, then the other sources' references, in key order; one line per
+    delivered row of a record (every month's file) and reference."""
     t = uow.tables
     records, links, persons, refs = t["source_records"], t["record_links"], t["persons"], t["source_references"]
+    rows = t["delivery_rows"]
     lines: list[LinkLine] = []
     async with uow:
         atena = select(persons.c.id, persons.c.atena_no).subquery()
-        jumin = (
+        unindexed = ~exists().where(rows.c.record_key == records.c.record_key)
+        unindexed_refs = ~exists().where(rows.c.record_key == refs.c.record_key)
+        # Every delivered row of every file (each load run's row index), a record without indexed rows (delivered
+        # before the index existed) at the file and row that last changed it.
+        jumin = select(
+            literal(0).label("part"),
+            records.c.record_key,
+            literal(0).label("idx"),
+            records.c.source,
+            rows.c.file_name,
+            rows.c.row,
+            literal("subject").label("role"),
+            links.c.person_id,
+            links.c.grade,
+            atena.c.atena_no,
+        ).select_from(
+            rows.join(records, records.c.record_key == rows.c.record_key)
+            .outerjoin(links, links.c.record_key == records.c.record_key)
+            .outerjoin(atena, atena.c.id == links.c.person_id)
+        )
+        jumin_unindexed = (
             select(
+                literal(0).label("part"),
+                records.c.record_key,
+                literal(0).label("idx"),
                 records.c.source,
                 records.c.file_name,
                 records.c.row,
+                literal("subject").label("role"),
                 links.c.person_id,
                 links.c.grade,
                 atena.c.atena_no,
             )
-            .outerjoin(links, links.c.record_key == records.c.record_key)
-            .outerjoin(atena, atena.c.id == links.c.person_id)
-            .where(records.c.present.is_(True))
-            .order_by(records.c.record_key)
-        )
-        jumin_count = int(
-            await uow.session.scalar(select(func.count()).select_from(records).where(records.c.present.is_(True))) or 0
-        )
-        if offset < jumin_count:
-            for r in await uow.session.execute(jumin.offset(offset).limit(limit)):
-                lines.append(
-                    LinkLine(
-                        source=r.source,
-                        file=r.file_name,
-                        row=r.row,
-                        role="subject",
-                        person_id=r.person_id or "",
-                        atena_no=r.atena_no or "",
-                        grade=r.grade or MatchGrade.NO_MATCH.value,
-                    )
+            .select_from(
+                records.outerjoin(links, links.c.record_key == records.c.record_key).outerjoin(
+                    atena, atena.c.id == links.c.person_id
                 )
-        rest = limit - len(lines)
-        if rest > 0:
-            start = max(0, offset - jumin_count)
-            query = (
-                select(
-                    refs.c.source,
-                    refs.c.file_name,
-                    refs.c.row,
-                    refs.c.role,
-                    refs.c.person_id,
-                    refs.c.grade,
-                    atena.c.atena_no,
-                )
-                .outerjoin(atena, atena.c.id == refs.c.person_id)
-                .where(refs.c.present.is_(True))
-                .order_by(refs.c.record_key, refs.c.idx)
-                .offset(start)
-                .limit(rest)
             )
-            for r in await uow.session.execute(query):
-                lines.append(
-                    LinkLine(
-                        source=r.source,
-                        file=r.file_name,
-                        row=r.row,
-                        role=r.role,
-                        person_id=r.person_id or "",
-                        atena_no=(r.atena_no or "") if r.person_id else "",
-                        grade=r.grade,
-                    )
+            .where(records.c.present.is_(True), unindexed)
+        )
+        references = select(
+            literal(1).label("part"),
+            refs.c.record_key,
+            refs.c.idx,
+            refs.c.source,
+            rows.c.file_name,
+            rows.c.row,
+            refs.c.role,
+            refs.c.person_id,
+            refs.c.grade,
+            atena.c.atena_no,
+        ).select_from(
+            rows.join(refs, refs.c.record_key == rows.c.record_key).outerjoin(atena, atena.c.id == refs.c.person_id)
+        )
+        references_unindexed = (
+            select(
+                literal(1).label("part"),
+                refs.c.record_key,
+                refs.c.idx,
+                refs.c.source,
+                refs.c.file_name,
+                refs.c.row,
+                refs.c.role,
+                refs.c.person_id,
+                refs.c.grade,
+                atena.c.atena_no,
+            )
+            .select_from(refs.outerjoin(atena, atena.c.id == refs.c.person_id))
+            .where(refs.c.present.is_(True), unindexed_refs)
+        )
+        every = union_all(jumin, jumin_unindexed, references, references_unindexed).subquery()
+        query = (
+            select(every)
+            .order_by(every.c.part, every.c.record_key, every.c.file_name, every.c.row, every.c.idx)
+            .offset(offset)
+            .limit(limit)
+        )
+        for r in await uow.session.execute(query):
+            lines.append(
+                LinkLine(
+                    source=r.source,
+                    file=r.file_name,
+                    row=r.row,
+                    role=r.role,
+                    person_id=r.person_id or "",
+                    atena_no=(r.atena_no or "") if r.person_id else "",
+                    grade=r.grade or MatchGrade.NO_MATCH.value,
                 )
+            )
         if context is not None:
             record_access(
                 uow,

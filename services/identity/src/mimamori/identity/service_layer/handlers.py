@@ -6,7 +6,7 @@ import logging
 
 from google.protobuf.message import Message
 
-from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
+from mimamori.events.ingest.v1 import delivery_rows_pb2, person_record_pb2, source_record_pb2
 from mimamori.identity.adapters import events
 from mimamori.identity.domain.household import Household, MemberFacts, compose_members
 from mimamori.identity.domain.model import Person, SourceRecord, link_by_atena_no, receive_record
@@ -22,8 +22,20 @@ async def dispatch(message: Message, envelope: Envelope, uow: IdentityUnitOfWork
     """Hand a consumed event to its handler."""
     if isinstance(message, source_record_pb2.SourceRecordReceived):
         await resolution.receive_source_record(message, envelope, uow)
+    elif isinstance(message, delivery_rows_pb2.DeliveryRowsIndexed):
+        await index_delivery_rows(message, uow)
     else:
         await link_source_record(message, envelope, uow)
+
+
+async def index_delivery_rows(message: delivery_rows_pb2.DeliveryRowsIndexed, uow: IdentityUnitOfWork) -> None:
+    """Keep which record each row of a delivered file is; a newer load run of the file name supersedes the rows of
+    an earlier one (a corrected re-delivery)."""
+    await uow.delivery_rows.index(
+        message.file_name,
+        load_run_id=message.load_run_id,
+        rows=[(r.row, r.record_key) for r in message.rows],
+    )
 
 
 async def link_source_record(message: Message, envelope: Envelope, uow: IdentityUnitOfWork) -> None:

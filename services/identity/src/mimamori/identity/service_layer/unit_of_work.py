@@ -8,6 +8,7 @@ from sqlalchemy import Table
 
 from mimamori.identity.adapters.references import ReferenceRepository, ResidentRepository
 from mimamori.identity.adapters.repository import (
+    DeliveryRowRepository,
     HouseholdRepository,
     NameHistoryRepository,
     PersonRepository,
@@ -25,6 +26,7 @@ class IdentityUnitOfWork(UnitOfWork):
     households: HouseholdRepository
     references: ReferenceRepository
     residents: ResidentRepository
+    delivery_rows: DeliveryRowRepository
 
     def __init__(self, *, tables: dict[str, Table], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -48,4 +50,5 @@ class IdentityUnitOfWork(UnitOfWork):
             self.session, t["source_references"], t["reference_keys"], t["review_decisions"]
         )
         self.residents = ResidentRepository(self.session, t)
+        self.delivery_rows = DeliveryRowRepository(self.session, t["delivery_rows"])
         return self

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from mimamori.events.audit.v1 import access_pb2
+from mimamori.events.ingest.v1 import delivery_rows_pb2
 from mimamori.ingest.adapters.csv_reader import CsvRows, check_structure
 from mimamori.ingest.adapters.events import Provenance, RecordMapper
 from mimamori.ingest.adapters.file_store import FileStore
@@ -67,6 +68,7 @@ PREPARE_SLICE = 250  # rows checked between two yields to the event loop
 YOUNG_COLLECTION_THRESHOLD = 10_000  # allocations between collections of the youngest generation during a load
 ANALYZE_AFTER = 10_000  # records written by one load after which the state's statistics are refreshed
 PREPARED_AHEAD = 2  # batches checked ahead of the one being written
+ROW_INDEX_CHUNK = 5000  # rows per DeliveryRowsIndexed event
 
 log = logging.getLogger("mimamori.ingest")
 
@@ -257,6 +259,39 @@ async def resume_runs(*, uow: IngestUnitOfWork) -> list[str]:
         queued = [run_id for run_id, _ in await uow.runs.with_status(RunStatus.QUEUED)]
         await uow.commit()
     return queued
+
+
+@dataclass(slots=True)
+class RowIndex:
+    """The row index of one load run (DeliveryRowsIndexed): which record each row that became a record is, emitted
+    chunk by chunk in the transaction of the batch the rows belong to, unchanged records included."""
+
+    provenance: Provenance
+    chunk: int = 0
+
+    def _event(self, rows: list[tuple[int, str]], *, last: bool) -> tuple[bytes, str]:
+        p = self.provenance
+        message = delivery_rows_pb2.DeliveryRowsIndexed(
+            source=p.source,
+            municipality=p.municipality,
+            file_name=p.file_name,
+            month=p.month,
+            file_sha256=p.file_sha256,
+            load_run_id=p.load_run_id,
+            chunk=self.chunk,
+            last_chunk=last,
+            rows=[delivery_rows_pb2.IndexedRow(row=row, record_key=key) for row, key in rows],
+        )
+        self.chunk += 1
+        return message.SerializeToString(), p.file_name
+
+    def chunks(self, rows: list[tuple[int, str]]) -> list[tuple[bytes, str]]:
+        """The events of a batch's rows (none when it has none)."""
+        return [self._event(rows[i : i + ROW_INDEX_CHUNK], last=False) for i in range(0, len(rows), ROW_INDEX_CHUNK)]
+
+    def end(self) -> tuple[bytes, str]:
+        """The run's last chunk (no rows): the index of the file is complete."""
+        return self._event([], last=True)
 
 
 @dataclass(slots=True)
@@ -479,6 +514,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
     # GIL), so Python works while the database does; checking yields every PREPARE_SLICE rows.
     prepared: asyncio.Queue[PreparedBatch | BaseException] = asyncio.Queue(maxsize=PREPARED_AHEAD)
     producer = asyncio.create_task(_produce(preparation, prepared, batch_size=loading.batch_size))
+    index = RowIndex(provenance)
     try:
         while True:
             batch = await prepared.get()
@@ -497,6 +533,7 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
                 scope=scope,
                 first_load=first_load,
                 loading=loading,
+                index=index,
             )
             counts.merge(committed)
     finally:
@@ -533,6 +570,9 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
         )
         await uow.files.mark_accepted(file.id, at=now)
         await uow.delivery_keys.forget(run.id)
+        await uow.publish_payloads(
+            [index.end()], example=delivery_rows_pb2.DeliveryRowsIndexed(), actor=run.requested_by, purpose=PURPOSE
+        )
         await uow.commit()
     log.info("file loaded", extra={"run_id": run.id, "source": file.source, **counts.as_dict()})
 
@@ -568,6 +608,7 @@ async def _apply(
     scope: str,
     first_load: FirstLoad | None,
     loading: Loading,
+    index: RowIndex,
 ) -> LoadCounts:
     """One batch in one transaction: keys met, state, events (outbox), quarantine and the run's tally; its counts.
     `first_load`: the source had no record when the load began (see FirstLoad)."""
@@ -625,6 +666,12 @@ async def _apply(
             source, added=added, changed=changed, file_id=file_id, run_id=run_id, scope=scope, at=now
         )
         await uow.publish_payloads(payloads, example=mapper.example, actor=run.requested_by, purpose=PURPOSE)
+        await uow.publish_payloads(
+            index.chunks([(record[ROW], record[RECORD_KEY]) for record in records]),
+            example=delivery_rows_pb2.DeliveryRowsIndexed(),
+            actor=run.requested_by,
+            purpose=PURPOSE,
+        )
         await uow.free_texts.replace(rewritten, texts)
         await uow.quarantine.add_many(problems)
         await uow.runs.add_counts(run_id, tally.as_dict(), total=total, removals_withheld=withheld)
