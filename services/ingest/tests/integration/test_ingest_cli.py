@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -120,3 +121,39 @@ async def test_upload_through_the_gateway_polls_until_the_run_ends(deliveries: P
     ]
     assert seen[0] == ("POST", "Bearer t0ken", "system_operation")
     assert {m for m, _, _ in seen[1:]} <= {"GET"}
+
+
+async def test_a_file_put_in_the_drop_folder_is_loaded(tmp_path: Path, jumin, monkeypatch: pytest.MonkeyPatch) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    monkeypatch.setenv("MIMAMORI_INGEST_DROP_DIR", str(drop))
+    monkeypatch.setenv("MIMAMORI_INGEST_DROP_POLL_SECONDS", "0.05")
+    settings = PlatformSettings(data_dir=tmp_path / "data", outbox_poll_seconds=0.2)
+    async with running(targets=["ingest"], settings=settings, bus=InProcessBus()) as rt:
+        (drop / "jumin_202604.csv").write_bytes(jumin.bytes(jumin.town(7)))
+        (drop / "notes.txt").write_text("memo")
+        app = rt.module("ingest").app
+        signer = rt.platform.context_signer
+        assert app is not None and signer is not None
+        context = AccessContext(
+            subject="officer-1",
+            roles=["data_officer"],
+            purpose="system_operation",
+            decision_id="d",
+            municipality="143669",
+        )
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://ingest",
+            headers={CONTEXT_HEADER: signer.sign(context)},
+        ) as client:
+            for _ in range(200):
+                runs = (await client.get("/v1/load-runs")).json()["items"]
+                if runs and runs[0]["status"] == "succeeded":
+                    break
+                await asyncio.sleep(0.05)
+    assert [(r["file"]["name"], r["status"], r["counts"]["added"]) for r in runs] == [
+        ("jumin_202604.csv", "succeeded", 7)
+    ]
+    assert [p.name for p in (drop / "processed").iterdir()] == [f"{runs[0]['id']}_jumin_202604.csv"]
+    assert (drop / "rejected" / "notes.txt.reason.txt").exists()

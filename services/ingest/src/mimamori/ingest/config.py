@@ -19,6 +19,10 @@ class IngestSettings(BaseSettings):
         default=None, description="where delivered bytes are kept; default <data_dir>/ingest/files"
     )
     batch_size: int = Field(default=5000, ge=1, le=20000, description="rows per transaction while loading")
+    drop_dir: Path | None = Field(
+        default=None, description="a folder to watch: files put there are loaded like uploads (processed/, rejected/)"
+    )
+    drop_poll_seconds: float = Field(default=5.0, gt=0, description="how often the drop folder is scanned")
     seed_demo: bool = Field(
         default=True, description="embedded mode only: load a synthetic town's jumin when no load has run yet"
     )

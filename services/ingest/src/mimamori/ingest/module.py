@@ -15,6 +15,7 @@ from mimamori.ingest.adapters.file_store import file_chunks
 from mimamori.ingest.adapters.tables import define_tables
 from mimamori.ingest.bootstrap import bootstrap
 from mimamori.ingest.config import IngestSettings
+from mimamori.ingest.entrypoints.drop_folder import DropFolder
 from mimamori.ingest.service_layer import handlers
 from mimamori.ingest.service_layer.handlers import Loading
 from mimamori.ingest.service_layer.worker import LoadWorker
@@ -39,6 +40,7 @@ class IngestModule(ServiceModule):
         self.port = self.settings.port
         self._demo_dir: Path | None = None
         self._demo_hint: str | None = None
+        self.drop_folder: DropFolder | None = None
         super().__init__()
 
     def define_tables(self, metadata: MetaData) -> dict[str, Table]:
@@ -70,6 +72,32 @@ class IngestModule(ServiceModule):
         self._demo_dir = platform.settings.data_dir / "ingest" / "demo"
         if platform.embedded and self.settings.seed_demo:
             await self.seed_demo_town(platform)
+        if self.settings.drop_dir is not None:
+            self.drop_folder = DropFolder(
+                self.settings.drop_dir, deliver=self._deliver_dropped, poll_seconds=self.settings.drop_poll_seconds
+            )
+            self.drop_folder.start()
+
+    async def _deliver_dropped(self, path: Path) -> str:
+        """A settled file of the drop folder: kept and queued like an upload, by the drop folder as its sender."""
+        assert self.platform is not None
+        context = AccessContext(
+            subject="ingest:drop-folder",
+            roles=["data_officer"],
+            purpose=handlers.PURPOSE,
+            decision_id="",
+            municipality=self.platform.settings.municipality_code,
+        )
+        run = await handlers.receive_file(
+            path.name,
+            chunks=file_chunks(path),
+            loading=self.loading,
+            context=context,
+            route="drop-folder",
+            max_bytes=self.settings.max_upload_bytes,
+        )
+        self.worker.submit(run.id)
+        return run.id
 
     async def seed_demo_town(self, platform: Platform) -> None:
         """When nothing was ever loaded: generate the demo town (fast), queue its jumin (loaded later)."""
@@ -112,6 +140,9 @@ class IngestModule(ServiceModule):
         return self._demo_hint
 
     async def on_stop(self) -> None:
+        if self.drop_folder is not None:
+            await self.drop_folder.stop()
+            self.drop_folder = None
         if self.app is not None:
             with contextlib.suppress(Exception):
                 await self.worker.stop()
