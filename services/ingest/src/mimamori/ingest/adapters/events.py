@@ -38,7 +38,64 @@ class Provenance:
     month: str = ""  # the file's extraction month (SourceRecordReceived.month)
 
 
-class EventMapper:
+class _Mapper:
+    """What every mapper shares: the empty example, the serialized payload, the change enum, the SourceRef of the
+    delivery. Subclasses set `_example`, `_changes` and `_refs` and implement `event`."""
+
+    _example: Message
+    _changes: dict[Change, int]
+    _refs: dict[Provenance, SourceRef]
+
+    def event(
+        self,
+        *,
+        values: Sequence[str],
+        record_key: str,
+        provenance: Provenance,
+        row: int,
+        change: Change | None = None,
+    ) -> Message:
+        """The event of one record."""
+        raise NotImplementedError
+
+    @property
+    def example(self) -> Message:
+        """An empty message of the layout's event (its topic and type name the outbox rows)."""
+        return self._example
+
+    def payload(
+        self,
+        *,
+        values: Sequence[str],
+        record_key: str,
+        provenance: Provenance,
+        row: int,
+        change: Change,
+    ) -> bytes:
+        """The serialized event of one record (what `event` builds)."""
+        return self.event(
+            values=values, record_key=record_key, provenance=provenance, row=row, change=change
+        ).SerializeToString()
+
+    def set_change(self, message: Message, change: Change) -> None:
+        """Mark an event ADDED, CHANGED or REMOVED."""
+        message.change = self._changes[change]  # type: ignore[attr-defined]
+
+    def _source_ref(self, provenance: Provenance) -> SourceRef:
+        ref = self._refs.get(provenance)
+        if ref is None:
+            ref = SourceRef(
+                source=provenance.source,
+                municipality_code=provenance.municipality,
+                file_name=provenance.file_name,
+                file_sha256=provenance.file_sha256,
+                load_run_id=provenance.load_run_id,
+            )
+            self._refs = {provenance: ref}  # one delivery at a time: keep only the current one
+        return ref
+
+
+class EventMapper(_Mapper):
     """Builds the events of one layout; the field plan is worked out once."""
 
     def __init__(self, layout: Layout) -> None:
@@ -110,42 +167,6 @@ class EventMapper:
             self.set_change(message, change)
         return message
 
-    @property
-    def example(self) -> Message:
-        """An empty message of the layout's event (its topic and type name the outbox rows)."""
-        return self._example
-
-    def payload(
-        self,
-        *,
-        values: Sequence[str],
-        record_key: str,
-        provenance: Provenance,
-        row: int,
-        change: Change,
-    ) -> bytes:
-        """The serialized event of one record (what `event` builds)."""
-        return self.event(
-            values=values, record_key=record_key, provenance=provenance, row=row, change=change
-        ).SerializeToString()
-
-    def set_change(self, message: Message, change: Change) -> None:
-        """Mark an event ADDED, CHANGED or REMOVED."""
-        message.change = self._changes[change]  # type: ignore[attr-defined]
-
-    def _source_ref(self, provenance: Provenance) -> SourceRef:
-        ref = self._refs.get(provenance)
-        if ref is None:
-            ref = SourceRef(
-                source=provenance.source,
-                municipality_code=provenance.municipality,
-                file_name=provenance.file_name,
-                file_sha256=provenance.file_sha256,
-                load_run_id=provenance.load_run_id,
-            )
-            self._refs = {provenance: ref}  # one delivery at a time: keep only the current one
-        return ref
-
 
 # How a value fills a field of SourceRecordReceived (by the field's type, worked out once at start-up).
 STRING, SOURCE_DATE, SOURCE_MONTH, BOOL, INT = "string", "SourceDate", "SourceMonth", "bool", "int"
@@ -174,7 +195,7 @@ def _kind(descriptor: FieldDescriptor) -> str | None:
     return None
 
 
-class SourceRecordMapper:
+class SourceRecordMapper(_Mapper):
     """Builds SourceRecordReceived events of one layout: person references in the order of the spec's roles
     (a reference only when the row names that person), one body, `has_free_text` (the text itself never)."""
 
@@ -295,42 +316,6 @@ class SourceRecordMapper:
         if change is not None:
             self.set_change(message, change)
         return message
-
-    @property
-    def example(self) -> Message:
-        """An empty message of the layout's event (its topic and type name the outbox rows)."""
-        return self._example
-
-    def payload(
-        self,
-        *,
-        values: Sequence[str],
-        record_key: str,
-        provenance: Provenance,
-        row: int,
-        change: Change,
-    ) -> bytes:
-        """The serialized event of one record (what `event` builds)."""
-        return self.event(
-            values=values, record_key=record_key, provenance=provenance, row=row, change=change
-        ).SerializeToString()
-
-    def set_change(self, message: Message, change: Change) -> None:
-        """Mark an event ADDED, CHANGED or REMOVED."""
-        message.change = self._changes[change]  # type: ignore[attr-defined]
-
-    def _source_ref(self, provenance: Provenance) -> SourceRef:
-        ref = self._refs.get(provenance)
-        if ref is None:
-            ref = SourceRef(
-                source=provenance.source,
-                municipality_code=provenance.municipality,
-                file_name=provenance.file_name,
-                file_sha256=provenance.file_sha256,
-                load_run_id=provenance.load_run_id,
-            )
-            self._refs = {provenance: ref}
-        return ref
 
 
 RecordMapper = EventMapper | SourceRecordMapper
