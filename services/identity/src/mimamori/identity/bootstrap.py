@@ -29,5 +29,5 @@ def bootstrap(*, wiring: Wiring) -> FastAPI:
     app.include_router(persons.router)
     app.include_router(review.router)
     app.include_router(links.router)
-    app.state.pseudonym_key = IdentitySettings().pseudonym_key.get_secret_value().encode("utf-8")
+    app.state.pseudonym_key = IdentitySettings().key_for(platform.settings.environment).encode("utf-8")
     return app

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Only the development (embedded) form may fall back on this; production refuses to start without a key.
 DEVELOPMENT_PSEUDONYM_KEY = "development-only-pseudonym-key"
 
 
@@ -14,6 +15,16 @@ class IdentitySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MIMAMORI_IDENTITY_", extra="ignore")
 
     port: int = 8002
-    # The key of the keyed pseudonyms (判定基準の設計・評価). Set a secret in production; the development key
-    # only keeps pseudonyms stable between runs of the embedded form.
-    pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_PSEUDONYM_KEY)
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="secret key of the pseudonyms shown under criteria_design (HMAC-SHA-256); required outside "
+        "development, where a fixed development key stands in",
+    )
+
+    def key_for(self, environment: str) -> str:
+        """The pseudonym key; outside development a missing key is an error."""
+        if self.pseudonym_key is not None and self.pseudonym_key.get_secret_value():
+            return self.pseudonym_key.get_secret_value()
+        if environment != "development":
+            raise ValueError("production needs MIMAMORI_IDENTITY_PSEUDONYM_KEY")
+        return DEVELOPMENT_PSEUDONYM_KEY
