@@ -333,6 +333,28 @@ def duplicate(layout: Layout, *, same_row: bool) -> RowIssue:
     )
 
 
+def settle_repeats(
+    batch: PreparedBatch, earlier: Mapping[str, str], *, layout: Layout, run: LoadRun
+) -> tuple[list[Record], int]:
+    """Quarantine (into `batch.problems`) the rows whose key the file had before: in this batch (`batch.repeats`)
+    or in an earlier one (`earlier`: key → digest of the file's first row with it). The records that remain, and
+    how many more rows were quarantined (the repeats within the batch are counted already)."""
+    for row, key, digest in batch.repeats:
+        first = earlier.get(key, batch.met[key])
+        batch.problems.extend(quarantine_rows(run, row=row, issues=[duplicate(layout, same_row=first == digest)]))
+    if not earlier:
+        return batch.records, 0
+    kept: list[Record] = []
+    for record in batch.records:
+        first_digest = earlier.get(record[RECORD_KEY])
+        if first_digest is None:
+            kept.append(record)
+            continue
+        issue = duplicate(layout, same_row=first_digest == record[DIGEST])
+        batch.problems.extend(quarantine_rows(run, row=record[ROW], issues=[issue]))
+    return kept, len(batch.records) - len(kept)
+
+
 class Preparation:
     """Checks rows batch by batch. Duplicates within a batch are found here; the keys of earlier batches are in
     the database (`delivery_keys`), so memory does not grow with the file."""
@@ -622,21 +644,8 @@ async def _apply(
         else:
             earlier = await _met_on_first_load(uow, batch, first_load=first_load, source=source, run_id=run_id)
             previous = {}
-        for row, key, digest in batch.repeats:
-            first = earlier.get(key, batch.met[key])
-            problems.extend(quarantine_rows(run, row=row, issues=[duplicate(layout, same_row=first == digest)]))
-        if earlier:
-            # Keys an earlier batch of this file had: these rows are duplicates, quarantined like those of one batch.
-            kept = []
-            for record in records:
-                first = earlier.get(record[RECORD_KEY])
-                if first is None:
-                    kept.append(record)
-                    continue
-                quarantined += 1
-                issue = duplicate(layout, same_row=first == record[DIGEST])
-                problems.extend(quarantine_rows(run, row=record[ROW], issues=[issue]))
-            records = kept
+        records, repeated = settle_repeats(batch, earlier, layout=layout, run=run)
+        quarantined += repeated
         tally = LoadCounts(rows=batch.rows, quarantined=quarantined)
         added: list[State] = []
         changed: list[State] = []

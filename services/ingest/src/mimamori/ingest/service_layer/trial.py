@@ -18,7 +18,7 @@ from mimamori.ingest.adapters.events import Provenance, RecordMapper, mapper_for
 from mimamori.ingest.domain.delivery import DeliveredFile, LoadRun, RunStatus, StructuralError
 from mimamori.ingest.domain.layout import Layout
 from mimamori.ingest.domain.records import DIGEST, DOCUMENT, NATURAL_KEY, RECORD_KEY, ROW, VALUES, Change, SourceRecord
-from mimamori.ingest.service_layer.handlers import Preparation, duplicate, quarantine_rows, rows_of
+from mimamori.ingest.service_layer.handlers import Preparation, rows_of, settle_repeats
 
 TRIAL_RUN = "trial"
 _MONTH = re.compile(r"_(\d{6})\.[A-Za-z0-9]+$")
@@ -86,24 +86,18 @@ def try_file(
             batch = preparation.take(1000)
             if batch.rows == 0:
                 break
-            # A load judges repeated keys against the database (keys met by earlier batches); a trial keeps them here.
-            for row, key, digest in batch.repeats:
-                same = first_digest.get(key, batch.met[key]) == digest
-                trial.problems += quarantine_rows(run, row=row, issues=[duplicate(layout, same_row=same)])
-            for record in batch.records:
-                key = record[RECORD_KEY]
-                if key in first_digest:
-                    same = first_digest[key] == record[DIGEST]
-                    trial.problems += quarantine_rows(run, row=record[ROW], issues=[duplicate(layout, same_row=same)])
-                    trial.quarantined += 1
-                    continue
-                first_digest[key] = record[DIGEST]
+            # A load finds the keys of earlier batches in the database (delivery_keys); a trial keeps them here.
+            earlier = {key: first_digest[key] for key in batch.met if key in first_digest}
+            records, repeated = settle_repeats(batch, earlier, layout=layout, run=run)
+            trial.quarantined += repeated
+            for record in records:
+                first_digest[record[RECORD_KEY]] = record[DIGEST]
                 trial.records.append(
                     SourceRecord(
                         row=record[ROW],
                         values=tuple(record[VALUES]),
                         natural_key=record[NATURAL_KEY],
-                        record_key=key,
+                        record_key=record[RECORD_KEY],
                         document=record[DOCUMENT],
                         digest=record[DIGEST],
                     )
