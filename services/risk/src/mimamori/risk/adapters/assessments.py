@@ -249,11 +249,6 @@ class AssessmentRepository:
                     found[row.person_id] = (row.month, int(row.rule_version), row.total, bool(row.candidate))
         return {pid: (v, total, cand) for pid, (_, v, total, cand) in found.items()}
 
-    async def assessed_months(self) -> set[str]:
-        """Every month some child was scored for."""
-        a = self._a
-        return set((await self._session.execute(select(a.c.month).distinct())).scalars())
-
     async def any_for_month(self, month: str) -> bool:
         """Whether any child was scored for the month (by any rule)."""
         a = self._a

@@ -91,6 +91,11 @@ class RunRepository:
         )
         return any(not row.rules for row in rows)
 
+    async def months(self) -> set[str]:
+        """Every month a run was ever scheduled for: each month scored has had one (its first full re-score)."""
+        t = self._t
+        return set((await self._session.execute(select(t.c.month).distinct())).scalars())
+
     async def ever(self, month: str) -> bool:
         """Whether any run of the month was ever scheduled."""
         t = self._t

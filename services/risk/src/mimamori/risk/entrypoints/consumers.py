@@ -83,8 +83,8 @@ async def on_persons(batch: Sequence[tuple[Message, Envelope]], uow: RiskUnitOfW
     if references:
         touched |= await uow.facts.apply_references(references)
     # Who a record names holds for every month it counts in: a link found (or undone) later re-scores the
-    # months already assessed too, not only the latest.
-    months = await uow.assessments.assessed_months() if touched else set()
+    # months already scored too, not only the latest (read from the small runs table, not the assessments).
+    months = await uow.runs.months() if touched else set()
     await handlers.rescore_after(touched, months=months, uow=uow)
 
 
