@@ -8,18 +8,16 @@ truth/references.csv: per source, precision of automatic links and recall counti
 from __future__ import annotations
 
 import csv
-import io
 import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from mimamori.identity.domain.matching import Reference, Resident, Resolution, SourceRow
-
-ERAS = {"R": 2018, "令和": 2018, "H": 1988, "平成": 1988}
+from mimamori.synthtown.oracle import parse_date as oracle_date
+from mimamori.synthtown.oracle import read_rows
 
 # layout → its encoding and, per role, the columns that name the person
 # (atena, name, kana, sex, birth, address, school_code, student_no, school_name, grade)
@@ -72,46 +70,8 @@ LAYOUTS: dict[str, list[tuple[str, Cols]]] = {
 
 def parse_date(value: Any) -> str:
     """ISO date from YYYYMMDD, YYYY-MM-DD, YYYY/MM/DD, 和暦 (R5.4.1, 令和元年5月1日 …) or a date cell; else ''."""
-    if isinstance(value, datetime | date):
-        return (value.date() if isinstance(value, datetime) else value).isoformat()
-    text = unicodedata.normalize("NFKC", str(value or "")).strip()
-    if not text:
-        return ""
-    try:
-        if m := re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text):
-            return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
-        if m := re.fullmatch(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})", text):
-            return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
-        if m := re.fullmatch(r"(R|H)(\d{1,2})\.(\d{1,2})\.(\d{1,2})", text):
-            return date(ERAS[m[1]] + int(m[2]), int(m[3]), int(m[4])).isoformat()
-        if m := re.fullmatch(r"(令和|平成)(\d{1,2}|元)年(\d{1,2})月(\d{1,2})日", text):
-            year = 1 if m[2] == "元" else int(m[2])
-            return date(ERAS[m[1]] + year, int(m[3]), int(m[4])).isoformat()
-    except ValueError:
-        return ""
-    return ""
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    raw = path.read_bytes()
-    text = raw.decode("utf-8-sig") if raw.startswith(b"\xef\xbb\xbf") or b"\r\n" not in raw[:4096] else ""
-    if not text:
-        text = raw.decode("cp932")
-    return list(csv.DictReader(io.StringIO(text, newline="")))
-
-
-def _read_xlsx(path: Path) -> list[dict[str, Any]]:
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True)
-    rows = list(book.active.iter_rows(values_only=True))
-    header = [str(h) for h in rows[0]]
-    return [dict(zip(header, row, strict=False)) for row in rows[1:]]
-
-
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    """The data rows of a delivered file, as column → value."""
-    return _read_xlsx(path) if path.suffix == ".xlsx" else _read_csv(path)
+    day = oracle_date(unicodedata.normalize("NFKC", value) if isinstance(value, str) else value)
+    return day.isoformat() if day is not None else ""
 
 
 def _text(value: Any) -> str:
@@ -159,7 +119,7 @@ def read_town(directory: Path) -> Town:
     setai: dict[str, list[str]] = defaultdict(list)
     latest: dict[str, dict[str, str]] = {}
     for path in sorted(directory.glob("jumin_*.csv")):
-        for number, row in enumerate(_read_csv(path), start=1):
+        for number, row in enumerate(read_rows(path), start=1):
             atena = row["宛名番号"]
             names[atena].append(row["氏名"])
             kanas[atena].append(row["氏名カナ"])

@@ -54,6 +54,19 @@ def parse_date(value: object) -> date | None:
     return None
 
 
+def read_rows(path: Path) -> list[dict[str, object]]:
+    """The data rows of a generated file as column → value (text for CSV; cell values for XLSX)."""
+    if path.suffix == ".xlsx":
+        workbook = openpyxl.load_workbook(path, read_only=True)
+        values = list(workbook.worksheets[0].iter_rows(values_only=True))
+        workbook.close()
+        header = [str(v) for v in values[0]]
+        return [dict(zip(header, row, strict=True)) for row in values[1:]]
+    source = path.name.rsplit("_", 1)[0]
+    encoding = next((enc for enc, names in ENCODINGS.items() if source in names), "cp932")
+    return list(csv.DictReader(io.StringIO(path.read_bytes().decode(encoding), newline="")))
+
+
 @dataclass(frozen=True)
 class Resident:
     """A person of the month's 住民記録."""
@@ -92,16 +105,7 @@ class TownFiles:
             return []
         path = matches[0]
         if path.name not in self._cache:
-            if path.suffix == ".xlsx":
-                workbook = openpyxl.load_workbook(path, read_only=True)
-                values = list(workbook.worksheets[0].iter_rows(values_only=True))
-                workbook.close()
-                header = [str(v) for v in values[0]]
-                records: list[dict[str, object]] = [dict(zip(header, row, strict=True)) for row in values[1:]]
-            else:
-                encoding = next((enc for enc, names in ENCODINGS.items() if source in names), "cp932")
-                text = path.read_bytes().decode(encoding)
-                records = list(csv.DictReader(io.StringIO(text, newline="")))
+            records = read_rows(path)
             refs = self.refs.get(path.name, {})
             self._cache[path.name] = [(record, refs.get(n, [])) for n, record in enumerate(records, start=1)]
         return self._cache[path.name]
@@ -196,9 +200,7 @@ class MonthOracle:
             for row, refs in self.town.rows("shogai_techo", month)
         )
         a = int(self.single_parent_benefit(parents)) + int(techo)
-        younger = {
-            r.truth_id for r in self.household(child) if r.relation == child.relation and r.birth > child.birth
-        }
+        younger = {r.truth_id for r in self.household(child) if r.relation == child.relation and r.birth > child.birth}
         hoiku = any(
             _ids(refs) & younger
             and _active(parse_date(row["入所日"]), parse_date(row["退所日"]), day, end_exclusive=False)
@@ -231,9 +233,7 @@ class MonthOracle:
             if when is not None and start <= when <= day and _ids(refs) & family:
                 kinds.add(str(row["相談区分"]))
         nurse = any(
-            child.truth_id in _ids(refs)
-            and (when := parse_date(row["来室日時"])) is not None
-            and start <= when <= day
+            child.truth_id in _ids(refs) and (when := parse_date(row["来室日時"])) is not None and start <= when <= day
             for code in self.town.months()
             if code <= month
             for row, refs in self.town.rows("koumu_hokenshitsu", code)
