@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from mimamori.identity.domain.matching import (
@@ -223,3 +225,58 @@ def test_an_unknown_atena_no_waits_for_the_person() -> None:
     row = SourceRow(key="k", source="hoiku", references=(Reference(role="child", atena_no="0010000009"),))
     (answer,) = resolve_batch(TWINS, [row])["k"]
     assert answer.linked is None and answer.waiting_for == "atena:0010000009"
+
+
+HOME = "開成町延沢123-4"
+
+
+def test_a_child_whose_family_name_changed_is_offered_for_review_never_linked() -> None:
+    residents = [
+        _resident("c", "佐藤　陽菜", "ｻﾄｳ ﾋﾅ", "2015-06-02"),
+        _resident("other", "鈴木　陽菜", "ｽｽﾞｷ ﾋﾅ", "2015-06-03"),
+    ]
+    (answer,) = link_references(
+        residents,
+        [Reference(name="鈴木　陽菜", name_kana="すずき ひな", sex="女", birth_iso="2015-06-02", address=HOME)],
+    )
+    assert answer.linked is None and answer.grade is MatchGrade.PROBABLE
+    assert "c" in answer.proposed and "given" in " ".join(e.reason for e in answer.candidates)
+
+
+def test_a_kana_or_birth_date_typo_is_certain_only_with_name_sex_and_address_agreeing() -> None:
+    residents = [_resident("k", "高橋　大翔", "ﾀｶﾊｼ ﾋﾛﾄ", "2013-03-31", sex="1")]
+    kana_typo = Reference(name="髙橋　大翔", name_kana="たかはし ひろど", sex="男", birth_iso="2013-03-31")
+    date_typo = Reference(name="高橋　大翔", name_kana="たかはし ひろと", sex="男", birth_iso="2013-04-01")
+    answers = link_references(
+        residents,
+        [
+            replace(kana_typo, address=HOME),
+            replace(date_typo, address=HOME),
+            kana_typo,
+            date_typo,
+            replace(date_typo, address="開成町宮台9-9"),
+        ],
+    )
+    assert [a.linked for a in answers] == ["k", "k", None, None, None]
+    assert "kana_near" in answers[0].reason and "birth_near" in answers[1].reason
+    assert all(a.grade is MatchGrade.PROBABLE and a.proposed == ("k",) for a in answers[2:])
+
+
+def test_a_typo_match_beside_an_exact_one_is_not_linked() -> None:
+    residents = [
+        _resident("exact", "高橋　大翔", "ﾀｶﾊｼ ﾋﾛﾄ", "2013-03-31", sex="1"),
+        _resident("typo", "高橋　大翔", "ﾀｶﾊｼ ﾋﾛﾄ", "2013-04-01", sex="1"),
+    ]
+    ref = Reference(name="高橋　大翔", name_kana="たかはし ひろと", sex="男", birth_iso="2013-03-31", address=HOME)
+    (answer,) = link_references(residents, [ref])
+    assert answer.linked is None and set(answer.proposed) <= {"exact", "typo"} and answer.needs_review
+
+
+def test_a_swapped_sex_with_everything_else_agreeing_is_offered_for_review() -> None:
+    residents = [_resident("s", "冨田　莉子", "ﾄﾐﾀ ﾘｺ", "2014-07-21", sex="2")]
+    (answer,) = link_references(
+        residents,
+        [Reference(name="冨田　莉子", name_kana="とみた りこ", sex="男", birth_iso="2014-07-21", address=HOME)],
+    )
+    assert answer.linked is None and answer.grade is MatchGrade.PROBABLE and answer.proposed == ("s",)
+    assert "sex_differs" in answer.reason

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from mimamori.identity.domain.model import MatchGrade
 from mimamori.identity.domain.normalise import (
@@ -98,6 +99,8 @@ class Evidence:
     person_id: str
     name: str = ""  # how the names agree: name, former_name, gaiji_name, kana_given, kana; '' = they do not
     kana: bool | None = None  # None: one side has no kana
+    kana_near: bool = False  # the kana differ by one character (a typo: voicing, a long vowel, another kana)
+    given: str = ""  # the family names differ but the given name agrees: given (kanji), given_kana; '' = no
     birth: str = ""  # exact, partial, near, differs; '' = unknown on one side
     sex: bool | None = None
     address: bool | None = None
@@ -117,7 +120,9 @@ class Evidence:
         if self.kana and self.name != "kana":
             parts.append("kana")
         if self.kana is False:
-            parts.append("kana_differs")
+            parts.append("kana_near" if self.kana_near else "kana_differs")
+        if self.given:
+            parts.append(self.given)
         if self.birth:
             parts.append("birth" if self.birth == "exact" else f"birth_{self.birth}")
         if self.sex:
@@ -174,6 +179,7 @@ class _Form:
     birth: str
     birth_raw: str
     address: str
+    givens: tuple[str, ...] = ()
 
 
 def _resident_form(resident: Resident) -> _Form:
@@ -187,6 +193,7 @@ def _resident_form(resident: Resident) -> _Form:
         birth=birth_key(resident.birth_iso, resident.birth_raw),
         birth_raw=resident.birth_raw,
         address=address_key(resident.address),
+        givens=tuple(dict.fromkeys(name_key(split_name(n)[1]) for n in resident.names if split_name(n)[1])),
     )
 
 
@@ -196,11 +203,12 @@ def _reference_form(reference: Reference) -> _Form:
         names=(key,) if key else (),
         families=(name_key(split_name(reference.name)[0]),) if reference.name else (),
         kanas=(kana_key(reference.name_kana),) if reference.name_kana.strip() else (),
-        given_kanas=(),
+        given_kanas=(kana_key(given_kana),) if (given_kana := split_name(reference.name_kana)[1]) else (),
         sex=sex_code(reference.sex),
         birth=birth_key(reference.birth_iso, reference.birth_raw),
         birth_raw=reference.birth_raw,
         address=address_key(reference.address),
+        givens=(name_key(given),) if (given := split_name(reference.name)[1]) else (),
     )
 
 
@@ -229,9 +237,11 @@ def blocking_keys(reference: Reference) -> tuple[str, ...]:
 
     With a birth date: the name or the kana with the year or the month and day ('n:…|y:…'), so a typo in one part
     of the date is still found, and the family name with the whole date ('f:…|b:…', for a given name typed in
-    kana); never a name or a date alone, which can make blocks of thousands. Without a birth date: the name ('n:')
-    or the kana ('k:'). A registered name holding a 外字 is filed with the marker in its place, so a typed name is
-    also looked up with each of its characters in turn replaced by the marker.
+    kana); never a name or a date alone, which can make blocks of thousands. The given name or its kana with the
+    whole date ('g:…|b:…', 'gk:…|b:…') finds a child whose family name changed (divorce, adoption) on one side only.
+    Without a birth date: the name ('n:') or the kana ('k:'). A registered name holding a 外字 is filed with the
+    marker in its place, so a typed name is also looked up with each of its characters in turn replaced by the
+    marker.
     """
     form = _reference_form(reference)
     names = [k for k in form.names if GAIJI not in k]
@@ -245,6 +255,7 @@ def blocking_keys(reference: Reference) -> tuple[str, ...]:
     return (
         *(f"{key}|{part}" for key in plain for part in parts),
         *(f"f:{family}|b:{form.birth}" for family in families),
+        *_given_keys(form),
     )
 
 
@@ -259,7 +270,16 @@ def _form_keys(form: _Form) -> tuple[str, ...]:
     keys = [*plain, *(f"{key}|{part}" for key in plain for part in parts)]
     if form.birth:
         keys += [f"f:{family}|b:{form.birth}" for family in form.families if family]
+        keys += _given_keys(form)
     return tuple(keys)
+
+
+def _given_keys(form: _Form) -> list[str]:
+    if not form.birth:
+        return []
+    return [f"g:{g}|b:{form.birth}" for g in form.givens if g] + [
+        f"gk:{g}|b:{form.birth}" for g in form.given_kanas if g
+    ]
 
 
 def _name_agreement(ref: _Form, res: _Form) -> str:
@@ -290,12 +310,42 @@ def _birth_agreement(ref: _Form, res: _Form) -> str:
         ry, rm, rd = ref.birth.split("-")
         sy, sm, sd = res.birth.split("-")
         same = (ry == sy) + (rm == sm) + (rd == sd)
-        if same == 2 or (ry == sy and rm == sd and rd == sm):
+        if same == 2 or (ry == sy and rm == sd and rd == sm) or _one_day_apart(ref.birth, res.birth):
             return "near"
         return "differs"
     if res.birth_raw and partial_birth_agrees(ref.birth, res.birth_raw):
         return "partial"
     return "differs" if res.birth_raw else ""
+
+
+def _one_day_apart(a: str, b: str) -> bool:
+    """A day typed one off across a month's end (03-31 for 04-01)."""
+    try:
+        return abs((date.fromisoformat(a) - date.fromisoformat(b)).days) == 1
+    except ValueError:
+        return False
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether two kana differ by one character replaced, dropped or added."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long[i]:
+        i += 1
+    return short[i:] == long[i + 1 :]
+
+
+def _given_agreement(ref: _Form, res: _Form) -> str:
+    if ref.givens and set(ref.givens) & set(res.givens):
+        kana_ok = not (ref.given_kanas and res.given_kanas) or bool(set(ref.given_kanas) & set(res.given_kanas))
+        return "given" if kana_ok else ""
+    if ref.given_kanas and set(ref.given_kanas) & set(res.given_kanas):
+        return "given_kana"
+    return ""
 
 
 def compare(reference: Reference, resident: Resident) -> Evidence:
@@ -311,10 +361,13 @@ def _compare(ref: _Form, res: _Form, person_id: str) -> Evidence:
     kana: bool | None = None
     if ref.kanas and res.kanas:
         kana = bool(set(ref.kanas) & set(res.kanas))
+    name = _name_agreement(ref, res)
     return Evidence(
         person_id=person_id,
-        name=_name_agreement(ref, res),
+        name=name,
         kana=kana,
+        kana_near=kana is False and any(_one_edit_apart(a, b) for a in ref.kanas for b in res.kanas),
+        given="" if name else _given_agreement(ref, res),
         birth=birth,
         sex=(ref.sex == res.sex) if ref.sex and res.sex else None,
         address=(ref.address == res.address) if ref.address and res.address else None,
@@ -491,6 +544,8 @@ def _with_household(e: Evidence) -> Evidence:
         person_id=e.person_id,
         name=e.name,
         kana=e.kana,
+        kana_near=e.kana_near,
+        given=e.given,
         birth=e.birth,
         sex=e.sex,
         address=e.address,
@@ -504,16 +559,17 @@ def _grade(reference: Reference, evidence: list[Evidence]) -> Resolution:
     has_birth = bool(birth_key(reference.birth_iso, reference.birth_raw))
     sex_ok = [e for e in evidence if e.sex is not False]
     if has_birth:
-        certain = [e for e in sex_ok if e.strong_name and e.birth == "exact"]
-        found = _pick(certain, grade_one=MatchGrade.CERTAIN)
-        if found is not None:
-            return found
-        near = [e for e in sex_ok if e.strong_name and e.birth in ("partial", "near")]
-        found = _pick(near, grade_one=MatchGrade.PROBABLE)
-        if found is not None:
-            return found
-        weak = [e for e in sex_ok if e.birth == "exact" and (e.name or e.kana) and (e.address or e.household)]
-        found = _pick(weak, grade_one=MatchGrade.PROBABLE)
+        exact = [e for e in sex_ok if e.strong_name and e.birth == "exact"]
+        typo = [e for e in evidence if _one_typo_from_certain(e)]
+        review = _for_review(evidence)
+        rivals = {e.person_id for e in review if e.name or e.address or e.household}
+        if exact or (len(typo) == 1 and rivals == {typo[0].person_id}):
+            # One typo (kana or birth date) with every other field agreeing is certain only when nobody else of that
+            # name or at that address fits even loosely; beside an exact match it makes the answer ambiguous.
+            found = _pick(exact + typo, grade_one=MatchGrade.CERTAIN)
+            if found is not None:
+                return found
+        found = _pick(review, grade_one=MatchGrade.PROBABLE)
         if found is not None:
             return found
         loose = [e for e in sex_ok if e.birth == "exact" and e.sex and (e.name or e.kana or e.address)]
@@ -530,6 +586,35 @@ def _grade(reference: Reference, evidence: list[Evidence]) -> Resolution:
     if found is not None:
         return found
     return Resolution(grade=MatchGrade.NO_MATCH, reason="no_candidate_agrees", candidates=tuple(evidence))
+
+
+def _one_typo_from_certain(e: Evidence) -> bool:
+    """Kanji name, sex and address agree; of the kana and the birth date, one agrees and the other is one typo off."""
+    if e.name != "name" or not e.sex or not e.address:
+        return False
+    return (e.kana_near and e.birth == "exact") or (e.kana is True and e.birth == "near")
+
+
+def _for_review(evidence: Sequence[Evidence]) -> list[Evidence]:
+    """The residents a reviewer is offered when nobody is certain: each fits on most fields, one of them typed wrong.
+
+    A birth date off by a typo; the name with its kana one character off; the family name changed on one side
+    (divorce, adoption) with the given name, birth date and sex agreeing; 男/女 swapped with everything else agreeing;
+    or name or kana with the birth date and the address or household.
+    """
+    chosen: list[Evidence] = []
+    for e in evidence:
+        sex_ok = e.sex is not False
+        exact = e.birth == "exact"
+        if (
+            (sex_ok and e.strong_name and e.birth in ("partial", "near"))
+            or (sex_ok and exact and e.name and e.kana_near)
+            or (exact and e.sex is True and e.given)
+            or (exact and e.sex is False and e.strong_name and e.kana is True)
+            or (sex_ok and exact and (e.name or e.kana or e.kana_near) and (e.address or e.household))
+        ):
+            chosen.append(e)
+    return chosen
 
 
 def resolve_row(
