@@ -25,12 +25,11 @@ MIMAMORI = str(Path(sys.executable).with_name("mimamori"))
 MONTHS = ["202604", "202605", "202606"]
 
 
-def _mimamori(*args: str, data_dir: Path) -> str:
+def _mimamori(*args: str, data_dir: Path | None) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIMAMORI_")}
     env["MIMAMORI_TRACE_RATIO"] = "0"
-    done = subprocess.run(
-        [MIMAMORI, *args, "--data-dir", str(data_dir)], env=env, capture_output=True, text=True, timeout=900
-    )
+    where = ["--data-dir", str(data_dir)] if data_dir is not None else []
+    done = subprocess.run([MIMAMORI, *args, *where], env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"mimamori {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     return done.stdout
 
@@ -105,6 +104,35 @@ def reviewed(loaded) -> tuple[Path, Path, dict[str, int]]:
                         if decision == "accept":
                             break
         _wait_ready(base, process, log)  # every consumer has caught up with the decisions
+        # The exports' remote form, through the running gateway, while the deployment is up.
+        remote = data_dir.parent / "remote"
+        remote.mkdir(exist_ok=True)
+        _mimamori(
+            "identity",
+            "export-links",
+            "--out",
+            str(remote / "links.csv"),
+            "--url",
+            base,
+            "--token",
+            token,
+            data_dir=None,
+        )
+        _mimamori(
+            "risk",
+            "export",
+            "--rule",
+            "young_carer",
+            "--month",
+            MONTHS[-1],
+            "--out",
+            str(remote / "yc.csv"),
+            "--url",
+            base,
+            "--token",
+            token,
+            data_dir=None,
+        )
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -215,3 +243,38 @@ def test_eligibility_exports_match_the_oracle(reviewed, tmp_path: Path, name: st
     with out.open(encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     assert {row[0] for row in rows[1:]} == eligibility_lists(town, month)[name]
+
+
+def test_remote_exports_through_the_gateway_equal_the_embedded_ones(reviewed, tmp_path: Path) -> None:
+    """`--url` reads the same lines through the gateway (paged, with a token) as the data directory gives."""
+    _, data_dir, _ = reviewed
+    remote = data_dir.parent / "remote"
+    _mimamori("identity", "export-links", "--out", str(tmp_path / "links.csv"), data_dir=data_dir)
+    month = MONTHS[-1]
+    _mimamori(
+        "risk",
+        "export",
+        "--rule",
+        "young_carer",
+        "--month",
+        month,
+        "--out",
+        str(tmp_path / "yc.csv"),
+        data_dir=data_dir,
+    )
+    for name in ("links.csv", "yc.csv"):
+        embedded = (tmp_path / name).read_text(encoding="utf-8")
+        assert embedded.count("\n") > 10, name
+        assert (remote / name).read_text(encoding="utf-8") == embedded, name
+
+
+def test_rematch_of_a_current_town_changes_no_link(reviewed, tmp_path: Path) -> None:
+    """`mimamori identity rematch` (the upgrade step after matching rules change) on data matched by today's rules
+    resolves every unlinked reference again and arrives at the same answers."""
+    _, data_dir, _ = reviewed
+    before, after = tmp_path / "before.csv", tmp_path / "after.csv"
+    _mimamori("identity", "export-links", "--out", str(before), data_dir=data_dir)
+    said = _mimamori("identity", "rematch", data_dir=data_dir)
+    assert "records resolved again" in said and " 0 persons" not in said, said
+    _mimamori("identity", "export-links", "--out", str(after), data_dir=data_dir)
+    assert after.read_text(encoding="utf-8") == before.read_text(encoding="utf-8")

@@ -290,6 +290,18 @@ class ReferenceRepository:
         )
         return [_stored(r) for r in rows]
 
+    async def records_without_link(self, *, after: str, limit: int) -> list[str]:
+        """Keys of records with a present reference that no link applies to, in order, a page after `after`."""
+        t = self._t
+        rows = await self._session.execute(
+            select(t.c.record_key)
+            .where(t.c.record_key > after, t.c.present.is_(True), t.c.person_id.is_(None))
+            .distinct()
+            .order_by(t.c.record_key)
+            .limit(limit)
+        )
+        return [r.record_key for r in rows]
+
     async def every(self, *, after: tuple[str, int] | None, limit: int) -> list[StoredReference]:
         """All references in key order, a page at a time (export)."""
         t = self._t

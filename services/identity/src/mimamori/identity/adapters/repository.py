@@ -238,6 +238,13 @@ class PersonRepository:
         row = found.first()
         return Person(id=row.id, atena_no=row.atena_no, created_at=row.created_at) if row is not None else None
 
+    async def ids_after(self, after: str, *, limit: int) -> list[str]:
+        """Person ids in order, a page at a time after `after`."""
+        rows = await self._session.execute(
+            select(self._t.c.id).where(self._t.c.id > after).order_by(self._t.c.id).limit(limit)
+        )
+        return [r.id for r in rows]
+
     async def add(self, person: Person) -> None:
         """Store a new person."""
         await self._session.execute(

@@ -1,15 +1,20 @@
-"""`mimamori identity export-links --out FILE.csv`: the links of every person reference, embedded or remote."""
+"""`mimamori identity export-links --out FILE.csv`: the links of every person reference, embedded or remote;
+`mimamori identity rematch`: match again after an upgrade changed the matching rules."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import getpass
+import os
 from pathlib import Path
 
 import click
 import httpx
 
 from mimamori.identity.service_layer.export import COLUMNS, LinkLine, link_lines
+from mimamori.identity.service_layer.rematch import RematchCounts, rematch
+from mimamori.identity.service_layer.resolution import Origin
 from mimamori.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from mimamori.kit.config import PlatformSettings
 from mimamori.kit.runtime.process import running
@@ -17,6 +22,7 @@ from mimamori.kit.runtime.process import running
 GATEWAY_PREFIX = "/api/identity"
 PURPOSE = "early_detection"
 PAGE = 5000
+SEED_DEMO = "MIMAMORI_INGEST_SEED_DEMO"
 
 
 async def embedded_lines(settings: PlatformSettings) -> list[LinkLine]:
@@ -51,6 +57,27 @@ async def remote_lines(*, url: str, token: str, transport: httpx.AsyncBaseTransp
     return lines
 
 
+async def rematch_here(settings: PlatformSettings, *, idle_timeout: float = 3600.0) -> RematchCounts:
+    """Match again where the platform's data is: embedded, every module in-process so risk hears the new answers;
+    distributed (a database URL set), identity alone, its events leaving through Kafka."""
+    targets = ["identity"] if settings.database_url else ["all"]
+    seed = os.environ.get(SEED_DEMO)
+    os.environ[SEED_DEMO] = "false"  # never seed the demo town into real data
+    try:
+        async with running(targets=targets, settings=settings) as runtime:
+            app = runtime.module("identity").app
+            assert app is not None
+            origin = Origin(actor=f"cli:{getpass.getuser()}", purpose="system_operation")
+            counts = await rematch(units=app.state.uow_factory, origin=origin)
+            await runtime.wait_idle(timeout=idle_timeout)
+            return counts
+    finally:
+        if seed is None:
+            os.environ.pop(SEED_DEMO, None)
+        else:
+            os.environ[SEED_DEMO] = seed
+
+
 def write_csv(lines: list[LinkLine], out: Path) -> None:
     """The export file: UTF-8, one header line, one line per person reference."""
     with out.open("w", encoding="utf-8", newline="") as handle:
@@ -62,7 +89,7 @@ def write_csv(lines: list[LinkLine], out: Path) -> None:
 
 @click.group(name="identity")
 def identity() -> None:
-    """The master person index (名寄せ): export links."""
+    """The master person index (名寄せ): export links, match again."""
 
 
 @identity.command("export-links")
@@ -87,3 +114,17 @@ def export_links(out: Path, data_dir: Path | None, url: str | None, token: str |
     write_csv(lines, out)
     linked = sum(1 for line in lines if line.person_id)
     click.echo(f"{out}: {len(lines)} references, {linked} linked")
+
+
+@identity.command("rematch")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="embedded form: the platform's data directory (default: MIMAMORI_DATA_DIR or .mimamori)",
+)
+def rematch_command(data_dir: Path | None) -> None:
+    """After an upgrade that changed matching: refile every person and resolve every unlinked reference again."""
+    settings = PlatformSettings(data_dir=data_dir) if data_dir else PlatformSettings()
+    counts = asyncio.run(rematch_here(settings))
+    click.echo(f"rematch: {counts.persons} persons refiled, {counts.records} records resolved again")
