@@ -161,3 +161,51 @@ async def test_pseudonyms_are_stable_and_carry_no_person_id(identity: Any) -> No
     (entry,) = one.json()["items"]
     assert entry["pseudonym"].startswith("ps_") and first not in one.text
     assert refused.status_code == 403
+
+
+async def test_after_a_merge_the_merged_entrys_name_finds_the_survivor_and_after_unmerge_its_own_person(
+    identity: Any,
+) -> None:
+    """Two entries of one woman (registered again under her maiden name): once merged, a record in the maiden name
+    proposes the survivor; once unmerged, the restored entry again."""
+    await identity.feed(
+        identity.row_of(
+            "0000000031",
+            setai_code="1000000003",
+            zokugara="世帯主",
+            name="木村　智子",
+            kana="ｷﾑﾗ ﾄﾓｺ",
+            sex="2",
+            birth="19830727",
+        ),
+        identity.row_of(
+            "0000000032",
+            setai_code="1000000004",
+            zokugara="世帯主",
+            name="佐藤　智子",
+            kana="ｻﾄｳ ﾄﾓｺ",
+            sex="2",
+            birth="19830727",
+            address="神奈川県足柄上郡開成町宮台９番地",
+        ),
+    )
+    first, second = await identity.person_id("0000000031"), await identity.person_id("0000000032")
+    async with identity.client() as http:
+        merged = await http.post(
+            "/v1/merges",
+            json={"surviving_person_id": first, "merged_person_id": second, "reason": "同一人と確認"},
+            headers=identity.headers(),
+        )
+        assert merged.status_code == 201
+        await identity.feed(aid_record("m1", "佐藤 智子", ""))  # a name alone: found only by the name's keys
+        refs = identity.module.tables["source_references"]
+        async with identity.module.sessions() as session:
+            row = (await session.execute(select(refs).where(refs.c.record_key.like("%:m1")))).one()
+        assert row.candidate_id == first and row.grade == "probable"
+        undone = await http.post(f"/v1/merges/{merged.json()['merge_id']}/unmerge", headers=identity.headers())
+        assert undone.status_code == 200
+    await identity.runtime.wait_idle()
+    await identity.feed(aid_record("m2", "佐藤 智子", ""))
+    async with identity.module.sessions() as session:
+        row = (await session.execute(select(refs).where(refs.c.record_key.like("%:m2")))).one()
+    assert row.candidate_id == second and row.grade == "probable"

@@ -397,12 +397,15 @@ class ResidentRepository:
                 continue
             v = primary.values
             history = list(reversed(held_names.get(pid, [])))
+            # A merged person's 住民記録 now links here: its name and kana are names this person carries too.
+            others = [(r.name, r.name_kana) for r in rows if r.record_key != primary.record_key]
+            history = [*history, *others]
             out.append(
                 Resident(
                     person_id=pid,
                     atena_no=v.atena_no,
-                    names=tuple(dict.fromkeys([v.name, *(n for n, _ in history)])),
-                    kanas=tuple(dict.fromkeys([v.name_kana, *(k for _, k in history)])),
+                    names=tuple(n for n in dict.fromkeys([v.name, *(n for n, _ in history)]) if n),
+                    kanas=tuple(k for k in dict.fromkeys([v.name_kana, *(k for _, k in history)]) if k),
                     sex=v.sex,
                     birth_raw=v.birth_date.raw,
                     birth_iso=v.birth_date.iso,

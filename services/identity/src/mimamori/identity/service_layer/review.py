@@ -17,7 +17,7 @@ from mimamori.identity.adapters import events
 from mimamori.identity.adapters.references import StoredReference
 from mimamori.identity.domain.matching import Resident
 from mimamori.identity.service_layer import handlers
-from mimamori.identity.service_layer.resolution import Origin, resolve_records
+from mimamori.identity.service_layer.resolution import Origin, person_changed, resolve_records
 from mimamori.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from mimamori.kit.audit_trail import access_event, record_access
 from mimamori.kit.auth import AccessContext
@@ -167,6 +167,8 @@ async def merge(
             )
         )
         await _move(uow, record_keys=record_keys, refs=moved_refs, source=merged, target=surviving, context=context)
+        # The survivor now carries the merged entry's names: file it under their keys, and answer again what waits.
+        await person_changed(surviving, uow=uow, origin=Origin(actor=context.subject, purpose=context.purpose))
         uow.publish(
             events.persons_merged(surviving=surviving, merged=merged, merge_id=merge_id, actor=context.subject),
             key=surviving,
@@ -214,6 +216,8 @@ async def unmerge(merge_id: str, *, uow: IdentityUnitOfWork, context: AccessCont
             purpose=context.purpose,
         )
         persons = [row.surviving_person_id, row.merged_person_id]
+        for person_id in persons:
+            await person_changed(person_id, uow=uow, origin=Origin(actor=context.subject, purpose=context.purpose))
         _audit(uow, context=context, action="update", method="POST", route=route, person_ids=persons)
         await uow.commit()
     return row.surviving_person_id, row.merged_person_id
