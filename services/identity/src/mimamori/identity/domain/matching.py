@@ -184,16 +184,18 @@ class _Form:
 
 def _resident_form(resident: Resident) -> _Form:
     kanas = tuple(dict.fromkeys(k for k in (kana_key(k) for k in resident.kanas) if k))
+    split = [split_name(n) for n in resident.names if n]
+    given_kanas = [g for _, g in (split_name(k) for k in resident.kanas) if g]
     return _Form(
         names=tuple(dict.fromkeys(k for k in (name_key(n) for n in resident.names) if k)),
-        families=tuple(dict.fromkeys(name_key(split_name(n)[0]) for n in resident.names if n)),
+        families=tuple(dict.fromkeys(name_key(family) for family, _ in split)),
         kanas=kanas,
-        given_kanas=tuple(dict.fromkeys(kana_key(split_name(k)[1]) for k in resident.kanas if split_name(k)[1])),
+        given_kanas=tuple(dict.fromkeys(kana_key(g) for g in given_kanas)),
         sex=sex_code(resident.sex),
         birth=birth_key(resident.birth_iso, resident.birth_raw),
         birth_raw=resident.birth_raw,
         address=address_key(resident.address),
-        givens=tuple(dict.fromkeys(name_key(split_name(n)[1]) for n in resident.names if split_name(n)[1])),
+        givens=tuple(dict.fromkeys(name_key(given) for _, given in split if given)),
     )
 
 
