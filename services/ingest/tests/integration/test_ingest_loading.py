@@ -453,3 +453,22 @@ async def test_every_row_of_a_later_unchanged_cumulative_file_is_indexed(runtime
     again = await deliver(runtime, data, name="jumin_202605.csv")
     assert again["duplicate"] is True
     assert len(row_index(runtime)) == len(index)  # a duplicate delivery indexes nothing new
+
+
+async def test_an_older_months_full_snapshot_after_a_newer_one_is_refused_and_changes_nothing(
+    runtime: Runtime, jumin
+) -> None:
+    town = jumin.town(5)
+    await deliver(runtime, jumin.bytes(town), name="jumin_202604.csv")
+    newer = [list(r) for r in town]
+    newer[0][7] = "神奈川県足柄上郡開成町吉田島４３２番地"
+    await deliver(runtime, jumin.bytes(newer), name="jumin_202605.csv")
+    before = (await state(runtime), await outbox_size(runtime), len(events(runtime)))
+    corrected_april = [list(r) for r in town]
+    del corrected_april[2]
+    run = await deliver(runtime, jumin.bytes(corrected_april), name="jumin_202604.csv")
+    assert (run["status"], run["error"]["code"]) == ("rejected", "older_snapshot")
+    assert "jumin_202604.csv" in run["error"]["message"] and "202605" in run["error"]["message"]
+    assert (await state(runtime), await outbox_size(runtime), len(events(runtime))) == before
+    again = await deliver(runtime, jumin.bytes(newer), name="jumin_202605.csv")
+    assert again["status"] == "succeeded"  # the latest month again is still welcome

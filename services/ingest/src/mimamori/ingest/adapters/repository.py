@@ -105,6 +105,14 @@ class FileRepository:
         row = (await self._session.execute(select(t).where(*where).order_by(t.c.accepted_at).limit(1))).first()
         return _file(row) if row is not None else None
 
+    async def latest_accepted_month(self, source: str) -> str:
+        """The newest month of the source's accepted deliveries ('' when none names a month)."""
+        t = self._t
+        found = await self._session.scalar(
+            select(func.max(t.c.month)).where(t.c.source == source, t.c.accepted_at.is_not(None), t.c.month != "")
+        )
+        return str(found or "")
+
     async def mark_accepted(self, file_id: str, *, at: datetime) -> None:
         """The file's load succeeded: it is now the source's last accepted delivery."""
         await self._session.execute(update(self._t).where(self._t.c.id == file_id).values(accepted_at=at))

@@ -165,6 +165,16 @@ def no_rows(file_name: str) -> StructuralError:
     )
 
 
+def older_snapshot(file_name: str, *, month: str, latest: str) -> StructuralError:
+    """A full snapshot of a month before the latest one loaded would turn the current records back: refused."""
+    return StructuralError(
+        "older_snapshot",
+        f"ファイル「{file_name}」は {month} 分の全件データですが、より新しい {latest} 分が取り込み済みです"
+        " (古い月の全件データで現在の記録を戻すことはできません。月の順に取り込むか、最新月の訂正版を送ってください)",
+        row=None,
+    )
+
+
 def header_mismatch(
     file_name: str, *, source: str, missing: list[str], present: int, unexpected: int, order: bool
 ) -> StructuralError:

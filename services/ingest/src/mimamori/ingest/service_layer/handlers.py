@@ -516,6 +516,10 @@ async def _load(run: LoadRun, *, loading: Loading) -> None:
     async with loading.uow() as uow:
         if total == 0 and layout.snapshot == "full" and await uow.records.any_present(layout.source):
             raise delivery.no_rows(file.name)
+        if layout.snapshot == "full" and file.month:
+            latest = await uow.files.latest_accepted_month(layout.source)
+            if latest and file.month < latest:
+                raise delivery.older_snapshot(file.name, month=file.month, latest=latest)
         # A source without any record yet (its first load): every record is new (see FirstLoad).
         first_load = None if await uow.records.any_of_source(layout.source) else FirstLoad()
         await uow.runs.update(run.id, total_rows=total)
