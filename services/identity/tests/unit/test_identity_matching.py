@@ -280,3 +280,15 @@ def test_a_swapped_sex_with_everything_else_agreeing_is_offered_for_review() -> 
     )
     assert answer.linked is None and answer.grade is MatchGrade.PROBABLE and answer.proposed == ("s",)
     assert "sex_differs" in answer.reason
+
+
+def test_other_kanji_of_the_same_reading_are_certain_by_kana_unless_a_twin_is_named_alike() -> None:
+    alone = [_resident("m", "増田　湊", "ﾏｽﾀﾞ ﾐﾅﾄ", "2016-05-10", sex="1")]
+    twins = [*alone, _resident("t", "増田　湊斗", "ﾏｽﾀﾞ ﾐﾅﾄ", "2016-05-10", sex="1")]
+    typed = Reference(name="増田　港", name_kana="ますだ みなと", sex="男", birth_iso="2016-05-10", address=HOME)
+    exact = replace(typed, name="増田　湊")
+    (by_kana,) = link_references(alone, [typed])
+    assert by_kana.linked == "m" and by_kana.reason.startswith("kana")
+    blind, named = link_references(twins, [typed, exact])
+    assert blind.linked is None and set(blind.proposed) == {"m", "t"}
+    assert named.linked == "m"  # the very kanji at the address outweighs a twin's other kanji of one reading

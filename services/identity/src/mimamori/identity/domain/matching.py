@@ -566,9 +566,12 @@ def _grade(reference: Reference, evidence: list[Evidence]) -> Resolution:
         review = _for_review(evidence)
         rivals = {e.person_id for e in review if e.name or e.address or e.household}
         if exact or (len(typo) == 1 and rivals == {typo[0].person_id}):
-            # One typo (kana or birth date) with every other field agreeing is certain only when nobody else of that
-            # name or at that address fits even loosely; beside an exact match it makes the answer ambiguous.
-            found = _pick(exact + typo, grade_one=MatchGrade.CERTAIN)
+            # One typo with every other field agreeing is certain only when nobody else of that name or at that
+            # address fits even loosely. Beside an exact match it makes the answer ambiguous, except that other
+            # kanji of the same reading at the address do not outweigh the very kanji there (twins named alike).
+            if any(e.address for e in exact):
+                typo = [e for e in typo if e.name]
+            found = _pick(list({e.person_id: e for e in [*typo, *exact]}.values()), grade_one=MatchGrade.CERTAIN)
             if found is not None:
                 return found
         found = _pick(review, grade_one=MatchGrade.PROBABLE)
@@ -591,8 +594,14 @@ def _grade(reference: Reference, evidence: list[Evidence]) -> Resolution:
 
 
 def _one_typo_from_certain(e: Evidence) -> bool:
-    """Kanji name, sex and address agree; of the kana and the birth date, one agrees and the other is one typo off."""
-    if e.name != "name" or not e.sex or not e.address:
+    """Sex and address agree, and one field is typed otherwise: the kanji (kana and birth date agree), or the kana or
+    the birth date one typo off (the kanji name and the other agree)."""
+    if not e.sex or not e.address:
+        return False
+    if not e.name:
+        # The kanji typed otherwise (a variant or another character of the same reading): the kana decides.
+        return e.kana is True and e.birth == "exact"
+    if e.name != "name":
         return False
     return (e.kana_near and e.birth == "exact") or (e.kana is True and e.birth == "near")
 
