@@ -121,13 +121,21 @@ class Case:
         by: str,
         at: datetime,
         origin: Origin | None = None,
+        assignees: Iterable[str] = (),
         note: str = "",
     ) -> Case:
-        """A new case in triage (検討中), with at least one difficulty type."""
+        """A new case in triage (検討中), with at least one difficulty type; version 1."""
         chosen = tuple(sorted(set(difficulties)))
         if not chosen:
             raise CaseRejected("difficulty_required")
-        case = cls(person_id=person_id, difficulties=chosen, opened_by=by, opened_at=at, origin=origin)
+        case = cls(
+            person_id=person_id,
+            difficulties=chosen,
+            opened_by=by,
+            opened_at=at,
+            origin=origin,
+            assignees=_assignees(assignees),
+        )
         case.history.append(StatusChange(None, CaseStatus.TRIAGE, by, at, _note(note)))
         return case
 
@@ -181,11 +189,7 @@ class Case:
     def assign(self, subjects: Iterable[str]) -> None:
         """The staff (account ids) who work on the case, replacing the previous list."""
         self._still_open()
-        chosen = tuple(dict.fromkeys(s.strip() for s in subjects))
-        if any(not s or len(s) > MAX_SUBJECT for s in chosen):
-            raise CaseRejected("assignee_invalid")
-        if len(chosen) > MAX_ASSIGNEES:
-            raise CaseRejected("too_many_assignees")
+        chosen = _assignees(subjects)
         if chosen != self.assignees:
             self.assignees = chosen
             self.version += 1
@@ -193,6 +197,15 @@ class Case:
     def _still_open(self) -> None:
         if not self.is_open:
             raise CaseRejected("case_closed")
+
+
+def _assignees(subjects: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(s.strip() for s in subjects))
+    if any(not s or len(s) > MAX_SUBJECT for s in chosen):
+        raise CaseRejected("assignee_invalid")
+    if len(chosen) > MAX_ASSIGNEES:
+        raise CaseRejected("too_many_assignees")
+    return chosen
 
 
 def _check_level(level: int) -> None:
