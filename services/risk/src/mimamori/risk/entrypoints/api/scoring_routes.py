@@ -49,16 +49,25 @@ async def list_candidates(
     month: MonthDep,
     uow: UowDep,
     key: PseudonymKeyDep,
-    min_total: int | None = None,
-    max_total: int | None = None,
-    school: str | None = None,
-    grade: str | None = None,
-    age_band: str | None = None,
-    district: str | None = None,
+    min_total: Annotated[int | None, Query(description="合計点の下限 (スコア帯)")] = None,
+    max_total: Annotated[int | None, Query(description="合計点の上限 (スコア帯)")] = None,
+    school: Annotated[str | None, Query(description="学校コード")] = None,
+    grade: Annotated[str | None, Query(description="学年")] = None,
+    age_band: Annotated[str | None, Query(description="年齢帯")] = None,
+    district: Annotated[str | None, Query(description="地区 (大字); 絞り込みのみで、行には出ない")] = None,
+    case: Annotated[
+        str | None,
+        Query(
+            pattern="^(open|none)$",
+            description="ケース化の有無: open = 終結・見送り以外のケースがある, none = ない (省略時は両方)",
+        ),
+    ] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    """Candidates under the adopted version; pseudonyms only under criteria_design."""
+    """Candidates under the adopted version; pseudonyms only under criteria_design. Each row says whether the child
+    already has an open case in casework (`has_open_case`) and its status (`case_status`: triage 検討中, accepted
+    受理, conference カンファレンス, support 支援中; null when none), as casework last announced it."""
     filters = {
         "min_total": min_total,
         "max_total": max_total,
@@ -66,6 +75,7 @@ async def list_candidates(
         "grade": grade,
         "age_band": age_band,
         "district": district,
+        "case": case,
     }
     try:
         found = await lists.candidates(
@@ -90,6 +100,8 @@ async def list_candidates(
             "grade": s.grade,
             "age_band": views.age_band(s.age),
             "rule_version": s.rule_version,
+            "has_open_case": s.person_id in found.open_cases,
+            "case_status": found.open_cases.get(s.person_id),
         }
         if pseudonymous:
             item["pseudonym"] = lists.pseudonym(s.person_id, key=key)
