@@ -12,6 +12,7 @@ from mimamori.kit.problems import Problem
 from mimamori.risk.domain import view as views
 from mimamori.risk.domain.rules.language import RuleInvalid
 from mimamori.risk.entrypoints.api.dependencies import MonthDep, PseudonymKeyDep, UowDep
+from mimamori.risk.entrypoints.api.schemas import CandidatePage
 from mimamori.risk.service_layer import exports, lists
 
 LIST_ROLES = ("caseworker", "public_health_nurse", "education_supervisor", "team_leader", "school_social_worker")
@@ -42,7 +43,12 @@ def _not_found(exc: Exception) -> Problem:
     return Problem(status=404, code="not_found", title="該当するルールまたはこどもの判定がありません")
 
 
-@router.get("/rules/{rule_id}/candidates", summary="候補リスト")
+@router.get(
+    "/rules/{rule_id}/candidates",
+    summary="候補リスト",
+    response_model=CandidatePage,
+    response_model_exclude_unset=True,
+)
 async def list_candidates(
     rule_id: str,
     context: CandidateAccess,
