@@ -182,3 +182,11 @@ def test_coordinators_assignees_and_break_glass_may_work_on_a_case_others_may_no
     assert case.visible_to(subject="nurse-1", roles=["public_health_nurse"])
     assert not case.visible_to(subject="nurse-2", roles=["public_health_nurse"])
     assert case.visible_to(subject="nurse-2", roles=["public_health_nurse"], break_glass=True)
+
+
+def test_a_case_opened_with_assignees_starts_at_version_1_and_refuses_bad_ones() -> None:
+    case = Case.open(person_id="p1", difficulties=[Difficulty.ABUSE], by="s", at=T0, assignees=["nurse-1", "nurse-1"])
+    assert (case.assignees, case.version) == (("nurse-1",), 1)
+    with pytest.raises(CaseRejected) as refused:
+        Case.open(person_id="p1", difficulties=[Difficulty.ABUSE], by="s", at=T0, assignees=[" "])
+    assert refused.value.code == "assignee_invalid"
