@@ -87,7 +87,7 @@ class Staff:
         r = await self.call(
             "GET", "/api/risk/v1/rules/young_carer/candidates", user="caseworker1", purpose="early_detection",
             params=params,
-        )  # fmt: skip
+        )
         assert r.status_code == 200, r.text
         return {i["person_id"]: (i["has_open_case"], i["case_status"]) for i in r.json()["items"]}
 

@@ -146,7 +146,7 @@ async def announce_person(platform: Platform, person_id: str) -> None:
     envelope = Envelope(
         topic=topic_of(message), key=person_id, type=event_type(message), source="identity",
         payload=message.SerializeToString(), municipality="143669",
-    )  # fmt: skip
+    )
     await platform.runtime.platform.bus.publish([envelope])
     await platform.runtime.wait_idle(timeout=60)
 

@@ -39,7 +39,7 @@ async def known(rt: Runtime, person_id: str) -> None:
     envelope = Envelope(
         topic=topic_of(message), key=person_id, type=event_type(message), source="identity",
         payload=message.SerializeToString(), municipality="143669",
-    )  # fmt: skip
+    )
     await rt.platform.bus.publish([envelope])
     await rt.wait_idle()
 
@@ -51,7 +51,7 @@ def headers(
     context = AccessContext(
         subject=subject, roles=list(roles), org_unit="子ども育成班", purpose=purpose,
         decision_id=str(uuid.uuid4()), municipality="143669",
-    )  # fmt: skip
+    )
     return {CONTEXT_HEADER: rt.platform.context_signer.sign(context)}
 
 

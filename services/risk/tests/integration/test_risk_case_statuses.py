@@ -116,7 +116,7 @@ def opened(case_id: str, person_id: str) -> case_pb2.CaseOpened:
     return case_pb2.CaseOpened(
         case_id=case_id, person_id=person_id, difficulty_types=["young_carer"], status=case_pb2.CASE_STATUS_TRIAGE,
         version=1,
-    )  # fmt: skip
+    )
 
 
 def changed(
@@ -124,7 +124,7 @@ def changed(
 ) -> case_pb2.CaseStatusChanged:
     return case_pb2.CaseStatusChanged(
         case_id=case_id, person_id=person_id, difficulty_types=["young_carer"], status=status, version=version,
-    )  # fmt: skip
+    )
 
 
 async def test_the_newest_version_wins_whatever_the_order_of_arrival(runtime: Runtime) -> None:
