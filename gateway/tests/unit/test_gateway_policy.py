@@ -54,6 +54,7 @@ CASE_STAFF = {
     "school_social_worker",
     "team_leader",
 }
+CASE_ROLES = CASE_STAFF | {"education_supervisor"}
 PERSON_PURPOSES = {"case_support", "early_detection", "eligibility_check"}
 OPERATORS = {"data_officer", "sysadmin"}
 
@@ -61,6 +62,11 @@ OPERATORS = {"data_officer", "sysadmin"}
 ROUTES: dict[tuple[str, str], tuple[set[str], set[str] | None]] = {
     ("POST", "/api/casework/v1/persons/{person_id}/observations"): ({"case_support"}, CASE_STAFF),
     ("GET", "/api/casework/v1/persons/{person_id}/observations"): ({"case_support"}, CASE_STAFF),
+    ("POST", "/api/casework/v1/cases"): ({"early_detection", "case_support"}, CASE_ROLES),
+    ("GET", "/api/casework/v1/cases"): ({"case_support"}, CASE_ROLES),
+    ("GET", "/api/casework/v1/cases/{case_id}"): ({"case_support"}, CASE_ROLES),
+    ("PATCH", "/api/casework/v1/cases/{case_id}"): ({"case_support"}, CASE_ROLES),
+    ("POST", "/api/casework/v1/cases/{case_id}/transitions"): ({"case_support"}, CASE_ROLES),
     ("GET", "/api/identity/v1/persons"): (PERSON_PURPOSES, None),
     ("GET", "/api/identity/v1/persons/{person_id}"): (PERSON_PURPOSES, None),
     ("POST", "/api/ingest/v1/files"): ({"system_operation"}, OPERATORS),

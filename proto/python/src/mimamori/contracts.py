@@ -5,7 +5,7 @@ from __future__ import annotations
 from google.protobuf.message import Message
 
 from mimamori.events.audit.v1 import access_pb2
-from mimamori.events.casework.v1 import observation_pb2
+from mimamori.events.casework.v1 import case_pb2, observation_pb2
 from mimamori.events.identity.v1 import person_pb2
 from mimamori.events.ingest.v1 import delivery_rows_pb2, person_record_pb2, source_record_pb2
 from mimamori.events.risk.v1 import alert_pb2
@@ -20,6 +20,8 @@ TOPICS: dict[type[Message], str] = {
     person_pb2.PersonsMerged: "identity.person.v1",
     person_pb2.PersonUnmerged: "identity.person.v1",
     observation_pb2.ObservationRecorded: "casework.observation.v1",
+    case_pb2.CaseOpened: "casework.case.v1",
+    case_pb2.CaseStatusChanged: "casework.case.v1",
     access_pb2.AccessRecorded: "audit.access.v1",
     alert_pb2.RiskAlertRaised: "risk.alert.v1",
 }

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from mimamori.casework.entrypoints import consumers
-from mimamori.casework.entrypoints.api import observations
+from mimamori.casework.entrypoints.api import case_transitions, cases, observations
 from mimamori.casework.service_layer.unit_of_work import CaseworkUnitOfWork
 from mimamori.kit.http import create_service_app
 from mimamori.kit.runtime.service import Wiring
@@ -26,4 +26,6 @@ def bootstrap(*, wiring: Wiring) -> FastAPI:
         uow_factory=factory,
     )
     app.include_router(observations.router)
+    app.include_router(cases.router)
+    app.include_router(case_transitions.router)
     return app

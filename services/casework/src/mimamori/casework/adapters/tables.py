@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, DateTime, Index, MetaData, String, Table, Text, true
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+    true,
+)
+
+# At most one case per person is open (not closed, not declined): the database holds the rule, so two staff who
+# open a case for the same child at once cannot both succeed.
+OPEN_CASE = text("status NOT IN ('closed', 'declined')")
 
 
 def define_tables(metadata: MetaData) -> dict[str, Table]:
@@ -26,4 +45,50 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("resident", Boolean, nullable=False, server_default=true()),
         Column("updated_at", DateTime(timezone=True), nullable=False),
     )
-    return {"observations": observations, "known_persons": known_persons}
+    cases = Table(
+        "cases",
+        metadata,
+        Column("id", String(36), primary_key=True),
+        Column("person_id", String(36), nullable=False),
+        Column("difficulties", JSON, nullable=False),  # risk's rule ids
+        Column("status", String(20), nullable=False),
+        Column("risk_level", Integer, nullable=True),
+        Column("decline_reason", String(40), nullable=True),
+        Column("origin_rule_id", String(64), nullable=True),
+        Column("origin_rule_version", Integer, nullable=True),
+        Column("origin_month", String(6), nullable=True),
+        Column("origin_alert_id", String(64), nullable=True),
+        Column("opened_by", String(200), nullable=False),
+        Column("opened_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("version", BigInteger, nullable=False),
+        Index("ix_cases_person", "person_id"),
+        Index("ix_cases_status", "status", "opened_at"),
+        Index("uq_cases_open_person", "person_id", unique=True, sqlite_where=OPEN_CASE, postgresql_where=OPEN_CASE),
+    )
+    assignees = Table(
+        "case_assignees",
+        metadata,
+        Column("case_id", String(36), primary_key=True),
+        Column("subject", String(200), primary_key=True),
+        Column("position", Integer, nullable=False),
+        Index("ix_case_assignees_subject", "subject"),
+    )
+    history = Table(
+        "case_history",
+        metadata,
+        Column("case_id", String(36), primary_key=True),
+        Column("seq", Integer, primary_key=True),
+        Column("from_status", String(20), nullable=True),
+        Column("to_status", String(20), nullable=False),
+        Column("changed_by", String(200), nullable=False),
+        Column("changed_at", DateTime(timezone=True), nullable=False),
+        Column("note", Text, nullable=False),
+    )
+    return {
+        "observations": observations,
+        "known_persons": known_persons,
+        "cases": cases,
+        "case_assignees": assignees,
+        "case_history": history,
+    }

@@ -6,6 +6,7 @@ from typing import Self
 
 from sqlalchemy import Table
 
+from mimamori.casework.adapters.cases import CaseRepository
 from mimamori.casework.adapters.repository import KnownPersonRepository, ObservationRepository
 from mimamori.kit.unit_of_work import UnitOfWork
 
@@ -15,6 +16,7 @@ class CaseworkUnitOfWork(UnitOfWork):
 
     observations: ObservationRepository
     persons: KnownPersonRepository
+    cases: CaseRepository
 
     def __init__(self, *, tables: dict[str, Table], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -26,4 +28,10 @@ class CaseworkUnitOfWork(UnitOfWork):
             self.session, self._tables["observations"], known=self._tables["known_persons"]
         )
         self.persons = KnownPersonRepository(self.session, self._tables["known_persons"])
+        self.cases = CaseRepository(
+            self.session,
+            cases=self._tables["cases"],
+            assignees=self._tables["case_assignees"],
+            history=self._tables["case_history"],
+        )
         return self

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from google.protobuf.message import Message
+
+from mimamori.events.casework.v1 import case_pb2
 from mimamori.events.identity.v1 import person_pb2
 from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
+from mimamori.risk.domain.cases import STATUSES, CaseStatus
 from mimamori.risk.domain.facts import FactVersion, Origin
 from mimamori.risk.domain.household import BirthDate, Household, Member
 
@@ -71,3 +75,13 @@ def fact_version_from_event(message: source_record_pb2.SourceRecordReceived) -> 
         fields=fields,
         origin=Origin(source=provenance.source, file=provenance.file_name, row=provenance.row),
     )
+
+
+def case_status_from_event(message: Message) -> CaseStatus | None:
+    """The case status a CaseOpened or CaseStatusChanged announces (None for another message or an unknown status)."""
+    if not isinstance(message, case_pb2.CaseOpened | case_pb2.CaseStatusChanged):
+        return None
+    status = case_pb2.CaseStatus.Name(message.status).removeprefix("CASE_STATUS_").lower()
+    if status not in STATUSES or not message.case_id or not message.person_id:
+        return None
+    return CaseStatus(case_id=message.case_id, person_id=message.person_id, status=status, version=message.version)

@@ -139,7 +139,18 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("atena_no", String(20), primary_key=True),
         Column("district", String(40), nullable=False),
     )
+    cases = Table(
+        "case_statuses",
+        metadata,
+        Column("case_id", String(64), primary_key=True),
+        Column("person_id", String(64), nullable=False),
+        Column("status", String(20), nullable=False),  # triage | accepted | conference | support | closed | declined
+        Column("version", BigInteger, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Index("ix_case_statuses_person", "person_id"),
+    )
     return {
+        "case_statuses": cases,
         "resident_districts": districts,
         "rescore_runs": runs,
         "households": households,

@@ -1,4 +1,5 @@
-"""risk's subscriptions: identity's households, references, merges and 宛名番号; ingest's source records.
+"""risk's subscriptions: identity's households, references, merges and 宛名番号; ingest's source records;
+casework's case statuses.
 
 Each batch is applied in one transaction, then the children it touched are re-scored in the same one."""
 
@@ -13,7 +14,12 @@ from mimamori.events.ingest.v1 import person_record_pb2, source_record_pb2
 from mimamori.kit.messaging.bus import EventBus
 from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.messaging.inbox import subscription
-from mimamori.risk.adapters.events import announced_at, fact_version_from_event, household_from_event
+from mimamori.risk.adapters.events import (
+    announced_at,
+    case_status_from_event,
+    fact_version_from_event,
+    household_from_event,
+)
 from mimamori.risk.adapters.read_model import Reference
 from mimamori.risk.domain.district import district_of
 from mimamori.risk.service_layer import handlers
@@ -27,6 +33,8 @@ RESIDENTS_GROUP = "risk.residents"
 RESIDENTS_TOPICS = ("ingest.person-record.v1",)
 PERSONS_GROUP = "risk.persons"
 PERSONS_TOPICS = ("identity.reference.v1", "identity.person.v1")
+CASES_GROUP = "risk.cases"
+CASES_TOPICS = ("casework.case.v1",)
 
 
 async def on_households(batch: Sequence[tuple[Message, Envelope]], uow: RiskUnitOfWork) -> None:
@@ -105,6 +113,13 @@ def on_residents(town: str) -> Callable[[Sequence[tuple[Message, Envelope]], Ris
     return handle
 
 
+async def on_cases(batch: Sequence[tuple[Message, Envelope]], uow: RiskUnitOfWork) -> None:
+    """casework opened a case or changed its status: keep the newest status per case (nothing is re-scored; the
+    candidate list reads it)."""
+    announced = [c for message, _ in batch if (c := case_status_from_event(message)) is not None]
+    await uow.cases.apply(announced)
+
+
 def subscribe(bus: EventBus, *, uow: Callable[[], RiskUnitOfWork], retries: int, town: str = "開成町") -> None:
     """Register risk's consumers."""
     bus.subscribe(subscription(group=GROUP, topics=TOPICS, uow=uow, handle_many=on_households, retries=retries))
@@ -117,6 +132,9 @@ def subscribe(bus: EventBus, *, uow: Callable[[], RiskUnitOfWork], retries: int,
         subscription(
             group=RESIDENTS_GROUP, topics=RESIDENTS_TOPICS, uow=uow, handle_many=on_residents(town), retries=retries
         )
+    )
+    bus.subscribe(
+        subscription(group=CASES_GROUP, topics=CASES_TOPICS, uow=uow, handle_many=on_cases, retries=retries)
     )
     bus.subscribe(
         subscription(group=PERSONS_GROUP, topics=PERSONS_TOPICS, uow=uow, handle_many=on_persons, retries=retries)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mimamori.kit.audit_trail import access_event, record_access
@@ -57,10 +57,11 @@ async def _rule(uow: RiskUnitOfWork, rule_id: str) -> Rule:
 
 @dataclass
 class Page:
-    """One page of a list."""
+    """One page of a list, with the status of each listed child's open case (absent: none)."""
 
     total: int
     items: list[StoredAssessment]
+    open_cases: dict[str, str] = field(default_factory=dict)
 
 
 async def candidates(
@@ -74,19 +75,31 @@ async def candidates(
     context: AccessContext,
     route: str,
 ) -> Page:
-    """Candidates of a month under the adopted version, filtered (band, school, grade, age band) and paged."""
+    """Candidates of a month under the adopted version, filtered (band, school, grade, age band, district, already a
+    case or not: `case` = open | none) and paged; each with the status of the child's open case, if any."""
     async with uow:
         rule = await _rule(uow, rule_id)
         stored = await uow.assessments.of_month(
             rule_id=rule.id, version=rule.version, month=str(month), candidates_only=True
         )
         districts = await uow.facts.districts() if filters.get("district") else {}
-        chosen = [s for s in stored if _keep(s, filters) and _in_district(s, filters, districts)]
+        open_cases = await uow.cases.open_by_person()
+        chosen = [
+            s
+            for s in stored
+            if _keep(s, filters) and _in_district(s, filters, districts) and _case_kept(s, filters, open_cases)
+        ]
         chosen.sort(key=lambda s: (-(s.total or 0), s.person_id))
         items = chosen[(page - 1) * size : page * size]
         _audit(uow, context, route, [s.person_id for s in items])
         await uow.commit()
-    return Page(total=len(chosen), items=items)
+    shown = {s.person_id: open_cases[s.person_id] for s in items if s.person_id in open_cases}
+    return Page(total=len(chosen), items=items, open_cases=shown)
+
+
+def _case_kept(s: StoredAssessment, filters: dict[str, Any], open_cases: dict[str, str]) -> bool:
+    wanted = filters.get("case")
+    return not wanted or (s.person_id in open_cases) == (wanted == "open")
 
 
 def _in_district(s: StoredAssessment, filters: dict[str, Any], districts: dict[str, str]) -> bool:

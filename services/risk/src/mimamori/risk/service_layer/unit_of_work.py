@@ -8,6 +8,7 @@ from sqlalchemy import Table
 
 from mimamori.kit.unit_of_work import UnitOfWork
 from mimamori.risk.adapters.assessments import AssessmentRepository, RuleRepository
+from mimamori.risk.adapters.cases import CaseStatusRepository
 from mimamori.risk.adapters.read_model import ReadModelRepository
 from mimamori.risk.adapters.repository import HouseholdRepository
 from mimamori.risk.adapters.runs import RunRepository
@@ -21,6 +22,7 @@ class RiskUnitOfWork(UnitOfWork):
     rules: RuleRepository
     assessments: AssessmentRepository
     runs: RunRepository
+    cases: CaseStatusRepository
 
     def __init__(self, *, tables: dict[str, Table], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -37,4 +39,7 @@ class RiskUnitOfWork(UnitOfWork):
             self.session, assessments=self._tables["assessments"], alerts=self._tables["alerts"]
         )
         self.runs = RunRepository(self.session, table=self._tables["rescore_runs"])
+        self.cases = CaseStatusRepository(
+            self.session, cases=self._tables["case_statuses"], aliases=self._tables["person_aliases"]
+        )
         return self

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from mimamori.casework.domain.model import Observation, ObservationRejected
+from mimamori.casework.entrypoints.api.dependencies import ReadUowDep, UowDep
 from mimamori.casework.entrypoints.api.schemas import ObservationCreate, ObservationPage, ObservationRead
 from mimamori.casework.service_layer import handlers
-from mimamori.casework.service_layer.unit_of_work import CaseworkUnitOfWork
 from mimamori.kit.auth import AccessContext, require
 from mimamori.kit.problems import Problem
 
@@ -20,23 +20,6 @@ ROUTE = "/v1/persons/{person_id}/observations"
 
 router = APIRouter(prefix="/v1/persons/{person_id}/observations", tags=["見守り情報"])
 CaseSupport = Annotated[AccessContext, Depends(require(purposes=PURPOSES, roles=ROLES))]
-
-
-async def unit_of_work(request: Request) -> CaseworkUnitOfWork:
-    """A fresh unit of work from the service's bootstrap."""
-    uow: CaseworkUnitOfWork = request.app.state.uow_factory()
-    return uow
-
-
-async def read_unit_of_work(request: Request) -> CaseworkUnitOfWork:
-    """A unit of work for an audited read: its only change is the access record, so it runs in autocommit."""
-    uow: CaseworkUnitOfWork = request.app.state.uow_factory()
-    uow.autocommit = True
-    return uow
-
-
-UowDep = Annotated[CaseworkUnitOfWork, Depends(unit_of_work)]
-ReadUowDep = Annotated[CaseworkUnitOfWork, Depends(read_unit_of_work)]
 
 
 def _read(observation: Observation) -> ObservationRead:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -51,3 +52,34 @@ class HouseholdSummaryRead(BaseModel):
     member_count: int = Field(description="世帯員数 (消除を含む)")
     resident_count: int = Field(description="住民である世帯員数")
     children: list[ChildRead]
+
+
+class CandidateRead(BaseModel):
+    """One candidate: a person id and the explanation, or only a pseudonym under criteria_design."""
+
+    person_id: str | None = Field(default=None, description="人ID (criteria_design では出ない)")
+    pseudonym: str | None = Field(default=None, description="仮名 (criteria_design のときだけ)")
+    total: int | None = Field(description="合計点")
+    subscores: dict[str, int] = Field(description="中分類ごとの点")
+    school: str = Field(description="学校コード")
+    grade: str = Field(description="学年")
+    age_band: str = Field(description="年齢帯")
+    rule_version: int = Field(description="判定したルールのバージョン")
+    has_open_case: bool = Field(description="casework に終結・見送り以外のケースがある")
+    case_status: str | None = Field(
+        description="そのケースの状態: triage 検討中 / accepted 受理 / conference カンファレンス / support 支援中 "
+        "(ケースがなければ null)"
+    )
+    explanation: dict[str, Any] | None = Field(
+        default=None, description="説明の木: 合計 ← 中分類 ← 項目 ← 事実 (ファイル・行) (criteria_design では出ない)"
+    )
+
+
+class CandidatePage(BaseModel):
+    """One page of a month's candidates, highest total first."""
+
+    month: str = Field(description="対象月 YYYYMM")
+    total: int = Field(description="絞り込み後の候補数")
+    page: int
+    size: int
+    items: list[CandidateRead]

@@ -12,6 +12,7 @@ from mimamori.kit.problems import Problem
 from mimamori.risk.domain import view as views
 from mimamori.risk.domain.rules.language import RuleInvalid
 from mimamori.risk.entrypoints.api.dependencies import MonthDep, PseudonymKeyDep, UowDep
+from mimamori.risk.entrypoints.api.schemas import CandidatePage
 from mimamori.risk.service_layer import exports, lists
 
 LIST_ROLES = ("caseworker", "public_health_nurse", "education_supervisor", "team_leader", "school_social_worker")
@@ -42,23 +43,37 @@ def _not_found(exc: Exception) -> Problem:
     return Problem(status=404, code="not_found", title="該当するルールまたはこどもの判定がありません")
 
 
-@router.get("/rules/{rule_id}/candidates", summary="候補リスト")
+@router.get(
+    "/rules/{rule_id}/candidates",
+    summary="候補リスト",
+    response_model=CandidatePage,
+    response_model_exclude_unset=True,
+)
 async def list_candidates(
     rule_id: str,
     context: CandidateAccess,
     month: MonthDep,
     uow: UowDep,
     key: PseudonymKeyDep,
-    min_total: int | None = None,
-    max_total: int | None = None,
-    school: str | None = None,
-    grade: str | None = None,
-    age_band: str | None = None,
-    district: str | None = None,
+    min_total: Annotated[int | None, Query(description="合計点の下限 (スコア帯)")] = None,
+    max_total: Annotated[int | None, Query(description="合計点の上限 (スコア帯)")] = None,
+    school: Annotated[str | None, Query(description="学校コード")] = None,
+    grade: Annotated[str | None, Query(description="学年")] = None,
+    age_band: Annotated[str | None, Query(description="年齢帯")] = None,
+    district: Annotated[str | None, Query(description="地区 (大字); 絞り込みのみで、行には出ない")] = None,
+    case: Annotated[
+        str | None,
+        Query(
+            pattern="^(open|none)$",
+            description="ケース化の有無: open = 終結・見送り以外のケースがある, none = ない (省略時は両方)",
+        ),
+    ] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    """Candidates under the adopted version; pseudonyms only under criteria_design."""
+    """Candidates under the adopted version; pseudonyms only under criteria_design. Each row says whether the child
+    already has an open case in casework (`has_open_case`) and its status (`case_status`: triage 検討中, accepted
+    受理, conference カンファレンス, support 支援中; null when none), as casework last announced it."""
     filters = {
         "min_total": min_total,
         "max_total": max_total,
@@ -66,6 +81,7 @@ async def list_candidates(
         "grade": grade,
         "age_band": age_band,
         "district": district,
+        "case": case,
     }
     try:
         found = await lists.candidates(
@@ -90,6 +106,8 @@ async def list_candidates(
             "grade": s.grade,
             "age_band": views.age_band(s.age),
             "rule_version": s.rule_version,
+            "has_open_case": s.person_id in found.open_cases,
+            "case_status": found.open_cases.get(s.person_id),
         }
         if pseudonymous:
             item["pseudonym"] = lists.pseudonym(s.person_id, key=key)
