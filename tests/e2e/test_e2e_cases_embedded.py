@@ -85,7 +85,10 @@ class Staff:
     async def candidates(self, case: str | None = None) -> dict[str, tuple[bool, str | None]]:
         params: dict[str, Any] = {"month": MONTH, "size": 100, **({"case": case} if case else {})}
         r = await self.call(
-            "GET", "/api/risk/v1/rules/young_carer/candidates", user="caseworker1", purpose="early_detection",
+            "GET",
+            "/api/risk/v1/rules/young_carer/candidates",
+            user="caseworker1",
+            purpose="early_detection",
             params=params,
         )
         assert r.status_code == 200, r.text

@@ -226,3 +226,59 @@ async def test_export_pages_join_indexed_rows_with_the_current_resolution(identi
         "0000000021",
     ] * 2
     assert [line.role for line in lines[:7]] == ["subject"] * 7  # 住民記録 first
+
+
+async def test_a_row_of_an_earlier_month_names_whom_that_months_version_named(identity) -> None:
+    """A roll entry whose guardian changed (after a divorce the mother replaces the father): April's and May's rows
+    name the father, June's the mother; an answer waiting for review shows the person proposed, graded probable."""
+    home = "1000000004"
+    father = identity.row_of("0000000041", setai_code=home, zokugara="世帯主", name="岩本　大輔", sex="1")
+    mother = identity.row_of("0000000043", setai_code=home, zokugara="妻", name="岩本　麻衣", sex="2")
+    child = identity.row_of("0000000045", setai_code=home, zokugara="子", name="岩本　結衣", birth="20150706")
+    key = f"{MUNICIPALITY}:koumu_meibo:B1:11"
+
+    def roll(month: str, guardian: str) -> source_record_pb2.SourceRecordReceived:
+        return source_record_pb2.SourceRecordReceived(
+            record_key=key,
+            provenance=provenance_pb2.SourceRef(
+                source="koumu_meibo", municipality_code=MUNICIPALITY, file_name=f"koumu_meibo_{month}.csv", row=2
+            ),
+            change=person_record_pb2.RECORD_CHANGE_ADDED
+            if month == "202604"
+            else person_record_pb2.RECORD_CHANGE_CHANGED,
+            month=month,
+            persons=[
+                source_record_pb2.PersonReference(role="child", atena_no="0000000045"),
+                source_record_pb2.PersonReference(role="guardian", name=guardian),
+            ],
+        )
+
+    await identity.feed(father, mother, child, roll("202604", "岩本　大輔"))
+    await identity.feed(*[_envelope(_index(f"koumu_meibo_2026{m}.csv", f"k{m}", [(2, key)])) for m in ("04", "05")])
+    await identity.feed(roll("202606", "岩本　麻衣"), _envelope(_index("koumu_meibo_202606.csv", "k06", [(2, key)])))
+    aid = source_record_pb2.SourceRecordReceived(
+        record_key=f"{MUNICIPALITY}:shugaku_enjo:x1",
+        provenance=provenance_pb2.SourceRef(
+            source="shugaku_enjo", municipality_code=MUNICIPALITY, file_name="shugaku_enjo_202606.xlsx", row=4
+        ),
+        change=person_record_pb2.RECORD_CHANGE_ADDED,
+        month="202606",
+        persons=[  # the birth date typed a year off, nothing else to go by: waits for review
+            source_record_pb2.PersonReference(
+                role="child",
+                name="岩本 結衣",
+                birth_date=person_record_pb2.SourceDate(raw="2016-07-06", iso="2016-07-06"),
+            )
+        ],
+    )
+    await identity.feed(aid, _envelope(_index("shugaku_enjo_202606.xlsx", "s06", [(4, aid.record_key)])))
+    factory = identity.module.app.state.uow_factory
+    lines = await link_lines(uow=factory(), offset=0, limit=100)
+    guardians = {line.file: line.atena_no for line in lines if line.role == "guardian"}
+    assert guardians == {
+        "koumu_meibo_202604.csv": "0000000041",
+        "koumu_meibo_202605.csv": "0000000041",
+        "koumu_meibo_202606.csv": "0000000043",
+    }
+    (proposed,) = [line for line in lines if line.source == "shugaku_enjo"]
+    assert (proposed.atena_no, proposed.grade) == ("0000000045", "probable")

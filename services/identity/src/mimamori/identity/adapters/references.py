@@ -122,11 +122,12 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 class ReferenceRepository:
     """Person references of source records, their answers, and the keys that wake them when persons change."""
 
-    def __init__(self, session: AsyncSession, references: Table, keys: Table, decisions: Table) -> None:
+    def __init__(self, session: AsyncSession, references: Table, keys: Table, decisions: Table, history: Table) -> None:
         self._session = session
         self._t = references
         self._keys = keys
         self._decisions = decisions
+        self._history = history
 
     async def for_record(self, record_key: str) -> list[StoredReference]:
         """A record's references in the layout's order."""
@@ -145,6 +146,7 @@ class ReferenceRepository:
         t = self._t
         now = datetime.now(UTC)
         existing = {s.idx: s for s in await self.for_record(record_key)}
+        await self._archive(existing, refs, record_key=record_key)
         for ref in refs:
             values: dict[str, Any] = {
                 "source": ref.source,
@@ -186,6 +188,42 @@ class ReferenceRepository:
             await self._session.execute(
                 update(t).where(t.c.record_key == record_key, t.c.idx == idx).values(present=False, updated_at=now)
             )
+
+    async def _archive(
+        self, existing: dict[int, StoredReference], refs: Sequence[StoredReference], *, record_key: str
+    ) -> None:
+        """Keep what a reference was (and whom it named) when a later month's delivery of the record changes it."""
+        h = self._history
+        for ref in refs:
+            old = existing.get(ref.idx)
+            if old is None or not old.month or not ref.month or old.month >= ref.month or old.given == ref.given:
+                continue
+            await self._session.execute(
+                delete(h).where(h.c.record_key == record_key, h.c.idx == ref.idx, h.c.until_month == ref.month)
+            )
+            await self._session.execute(
+                insert(h).values(
+                    record_key=record_key,
+                    idx=ref.idx,
+                    until_month=ref.month,
+                    month=old.month,
+                    role=old.reference.role,
+                    person_id=old.person_id,
+                    candidate_id=old.candidate_id,
+                    grade=old.grade,
+                )
+            )
+
+    async def history(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+        """Earlier versions of these references (record key, index), oldest first."""
+        h = self._history
+        found: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+        wanted = sorted(set(keys))
+        for chunk in _chunks(sorted({k for k, _ in wanted})):
+            rows = await self._session.execute(select(h).where(h.c.record_key.in_(chunk)).order_by(h.c.until_month))
+            for r in rows:
+                found[(r.record_key, r.idx)].append(dict(r._mapping))
+        return dict(found)
 
     async def save_answer(self, ref: StoredReference) -> None:
         """Store a new answer and version."""

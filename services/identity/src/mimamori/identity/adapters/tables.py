@@ -168,6 +168,18 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("key", String(300), primary_key=True),
         Column("record_key", String(200), primary_key=True),
     )
+    reference_history = Table(
+        "reference_history",
+        metadata,
+        Column("record_key", String(200), primary_key=True),
+        Column("idx", Integer, primary_key=True),
+        Column("until_month", String(6), primary_key=True),
+        Column("month", String(6), nullable=False),
+        Column("role", String(40), nullable=False),
+        Column("person_id", String(36), nullable=True),
+        Column("candidate_id", String(36), nullable=True),
+        Column("grade", String(20), nullable=False),
+    )
     match_keys = Table(
         "match_keys",
         metadata,
@@ -216,6 +228,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         "source_references": source_references,
         "reference_keys": reference_keys,
         "match_keys": match_keys,
+        "reference_history": reference_history,
         "review_decisions": review_decisions,
         "merges": merges,
         "persons": persons,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import exists, literal, select, union_all
 
@@ -57,6 +59,8 @@ async def link_lines(
             links.c.person_id,
             links.c.grade,
             atena.c.atena_no,
+            literal("").label("ref_month"),
+            literal(None).label("candidate_id"),
         ).select_from(
             rows.join(records, records.c.record_key == rows.c.record_key)
             .outerjoin(links, links.c.record_key == records.c.record_key)
@@ -74,6 +78,8 @@ async def link_lines(
                 links.c.person_id,
                 links.c.grade,
                 atena.c.atena_no,
+                literal("").label("ref_month"),
+                literal(None).label("candidate_id"),
             )
             .select_from(
                 records.outerjoin(links, links.c.record_key == records.c.record_key).outerjoin(
@@ -93,6 +99,8 @@ async def link_lines(
             refs.c.person_id,
             refs.c.grade,
             atena.c.atena_no,
+            refs.c.month.label("ref_month"),
+            refs.c.candidate_id,
         ).select_from(
             rows.join(refs, refs.c.record_key == rows.c.record_key).outerjoin(atena, atena.c.id == refs.c.person_id)
         )
@@ -108,6 +116,8 @@ async def link_lines(
                 refs.c.person_id,
                 refs.c.grade,
                 atena.c.atena_no,
+                refs.c.month.label("ref_month"),
+                refs.c.candidate_id,
             )
             .select_from(refs.outerjoin(atena, atena.c.id == refs.c.person_id))
             .where(refs.c.present.is_(True), unindexed_refs)
@@ -119,16 +129,29 @@ async def link_lines(
             .offset(offset)
             .limit(limit)
         )
-        for r in await uow.session.execute(query):
+        found = list(await uow.session.execute(query))
+        # A row of an earlier month whose record a later delivery changed (a roll entry's guardian after a divorce)
+        # names whom that month's version named; a probable answer shows the person proposed for review.
+        earlier = await uow.references.history(
+            (r.record_key, r.idx) for r in found if r.ref_month and _month_of(r.file_name) < r.ref_month
+        )
+        answers = [_answer_at(r, earlier) for r in found]
+        wanted = sorted({pid for _, pid, _ in answers if pid})
+        atena_of: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            query_atena = select(persons.c.id, persons.c.atena_no).where(persons.c.id.in_(chunk))
+            atena_of.update({row.id: row.atena_no or "" for row in await uow.session.execute(query_atena)})
+        for r, (role, pid, grade) in zip(found, answers, strict=True):
             lines.append(
                 LinkLine(
                     source=r.source,
                     file=r.file_name,
                     row=r.row,
-                    role=r.role,
-                    person_id=r.person_id or "",
-                    atena_no=(r.atena_no or "") if r.person_id else "",
-                    grade=r.grade or MatchGrade.NO_MATCH.value,
+                    role=role,
+                    person_id=pid,
+                    atena_no=atena_of.get(pid, ""),
+                    grade=grade,
                 )
             )
         if context is not None:
@@ -145,3 +168,31 @@ async def link_lines(
             )
             await uow.commit()
     return lines
+
+
+_MONTH = re.compile(r"_(\d{6})\.[A-Za-z0-9]+$")
+
+
+def _month_of(file_name: str) -> str:
+    """The month a delivered file's name gives (`<source>_<YYYYMM>.<ext>`), '' when it gives none."""
+    found = _MONTH.search(file_name)
+    return found.group(1) if found else ""
+
+
+def _answer_at(row: Any, earlier: dict[tuple[str, int], list[dict[str, Any]]]) -> tuple[str, str, str]:
+    """Role, person and grade of one line: the version of the reference the row's month delivered."""
+    role, person_id, candidate_id, grade = row.role, row.person_id, row.candidate_id, row.grade
+    month = _month_of(row.file_name)
+    if row.ref_month and month and month < row.ref_month:
+        for version in earlier.get((row.record_key, row.idx), []):
+            if version["month"] <= month < version["until_month"]:
+                role, person_id, candidate_id, grade = (
+                    version["role"],
+                    version["person_id"],
+                    version["candidate_id"],
+                    version["grade"],
+                )
+                break
+    grade = grade or MatchGrade.NO_MATCH.value
+    shown = person_id or (candidate_id if grade == MatchGrade.PROBABLE.value else None)
+    return role, shown or "", grade

@@ -47,7 +47,7 @@ class IdentityUnitOfWork(UnitOfWork):
         self.names = NameHistoryRepository(self.session, t["name_history"])
         self.households = HouseholdRepository(self.session, t["households"], t["household_memberships"])
         self.references = ReferenceRepository(
-            self.session, t["source_references"], t["reference_keys"], t["review_decisions"]
+            self.session, t["source_references"], t["reference_keys"], t["review_decisions"], t["reference_history"]
         )
         self.residents = ResidentRepository(self.session, t)
         self.delivery_rows = DeliveryRowRepository(self.session, t["delivery_rows"])
