@@ -4,6 +4,7 @@ redelivered event changes nothing. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -235,3 +236,13 @@ async def test_reading_a_merged_childs_observations_audits_every_person_disclose
         if isinstance(m := decode(e.type, e.payload), access_pb2.AccessRecorded) and m.action == "read"
     ]
     assert reads == [sorted([survivor, other])]
+
+
+async def test_two_staff_opening_a_case_for_one_merged_child_at_once_get_one_case(runtime: Runtime) -> None:
+    survivor, other = await persons(runtime, 2)
+    await deliver(runtime, merged(surviving=survivor, merged=other, merge_id="m-5"))
+    async with client(runtime) as http:
+        answered = await asyncio.gather(*(open_case(http, runtime, p) for p in (survivor, other) * 3))
+        listed = (await http.get("/v1/cases", params={"person_id": survivor}, headers=headers(runtime))).json()
+    assert sorted(r.status_code for r in answered) == [201, 409, 409, 409, 409, 409]
+    assert listed["total"] == 1 and not flagged(listed)

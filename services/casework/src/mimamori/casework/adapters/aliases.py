@@ -17,6 +17,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,9 +36,33 @@ def person_group(aliases: Table, person: BindParameter[Any] | str) -> CompoundSe
 class AliasRepository:
     """Merged person → surviving person, per merge; rewritten for the one or two merge trees an event touches."""
 
-    def __init__(self, session: AsyncSession, table: Table) -> None:
+    def __init__(self, session: AsyncSession, table: Table, *, known: Table) -> None:
         self._session = session
         self._t = table
+        self._known = known
+
+    def group(self, person_id: str) -> CompoundSelect:
+        """The ids this person is read as (for an IN)."""
+        return person_group(self._t, person_id)
+
+    async def hold(self, person_id: str) -> None:
+        """Lock the known person, and every id merged with them, until the transaction ends: two staff opening a
+        case for one child under two merged ids are then taken in turn, which the unique index on a single id
+        cannot do. PostgreSQL locks the rows (in id order, so two holders cannot deadlock); SQLite takes its one
+        write lock."""
+        if self._session.get_bind().dialect.name == "sqlite":
+            # The driver would begin lazily at the first INSERT, after both openings had found no open case.
+            raw = await (await self._session.connection()).get_raw_connection()
+            if raw.driver_connection is not None and not raw.driver_connection.in_transaction:
+                await self._session.execute(text("BEGIN IMMEDIATE"))
+            return
+        k = self._known
+        await self._session.execute(
+            select(k.c.person_id)
+            .where(k.c.person_id.in_(person_group(self._t, person_id)))
+            .order_by(k.c.person_id)
+            .with_for_update()
+        )
 
     async def merge(self, *, surviving: str, merged: str, merge_id: str) -> None:
         """`merged` is now read as `surviving` (and so is whatever was merged into `merged`)."""

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, insert,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mimamori.casework.adapters.aliases import AliasRepository, person_group
+from mimamori.casework.adapters.aliases import AliasRepository
 from mimamori.casework.domain.aliases import duplicate_open
 from mimamori.casework.domain.case import (
     TERMINAL,
@@ -43,7 +43,7 @@ class CaseRepository:
     """Cases, whole: a case row, its assignees in order, its history in order."""
 
     def __init__(
-        self, session: AsyncSession, *, cases: Table, assignees: Table, history: Table, aliases: Table
+        self, session: AsyncSession, *, cases: Table, assignees: Table, history: Table, aliases: AliasRepository
     ) -> None:
         self._session = session
         self._c = cases
@@ -89,7 +89,7 @@ class CaseRepository:
         found = await self._session.execute(
             select(c.c.id)
             .where(
-                c.c.person_id.in_(person_group(self._aliases, person_id)),
+                c.c.person_id.in_(self._aliases.group(person_id)),
                 c.c.status.not_in([s.value for s in TERMINAL]),
             )
             .order_by(c.c.opened_at, c.c.id)
@@ -100,7 +100,7 @@ class CaseRepository:
         """Which of these cases are open while their person, merges followed, has another open case. Costs one
         look at `person_aliases` when no merge concerns them (one id holds one open case: the unique index)."""
         persons = {case.person_id for case in cases if case.status not in TERMINAL}
-        roots = await AliasRepository(self._session, self._aliases).roots(persons)
+        roots = await self._aliases.roots(persons)
         if not roots:
             return set()
         c = self._c
@@ -132,7 +132,7 @@ class CaseRepository:
         c = self._c
         clauses: list[ColumnElement[bool]] = [true()]
         if chosen.person_id is not None:
-            clauses.append(c.c.person_id.in_(person_group(self._aliases, chosen.person_id)))
+            clauses.append(c.c.person_id.in_(self._aliases.group(chosen.person_id)))
         if chosen.status is not None:
             clauses.append(c.c.status == chosen.status.value)
         if chosen.open_only:

@@ -169,6 +169,7 @@ async def open_case(
     async with uow:
         if not await uow.persons.exists(command.person_id):
             raise PersonNotFound(command.person_id)
+        await uow.aliases.hold(command.person_id)
         existing = await uow.cases.open_case_of(command.person_id)
         if existing is not None:
             _audit(

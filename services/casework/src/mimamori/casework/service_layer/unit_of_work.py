@@ -32,13 +32,15 @@ class CaseworkUnitOfWork(UnitOfWork):
             known=self._tables["known_persons"],
             aliases=self._tables["person_aliases"],
         )
-        self.aliases = AliasRepository(self.session, self._tables["person_aliases"])
+        self.aliases = AliasRepository(
+            self.session, self._tables["person_aliases"], known=self._tables["known_persons"]
+        )
         self.persons = KnownPersonRepository(self.session, self._tables["known_persons"])
         self.cases = CaseRepository(
             self.session,
             cases=self._tables["cases"],
             assignees=self._tables["case_assignees"],
             history=self._tables["case_history"],
-            aliases=self._tables["person_aliases"],
+            aliases=self.aliases,
         )
         return self
