@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mimamori.casework.domain.aliases import Merge, apply_merge, apply_unmerge, resolve
 
 
-def person_group(aliases: Table, person: BindParameter[Any] | str) -> CompoundSelect:
+def person_group(aliases: Table, person: BindParameter[Any] | str) -> CompoundSelect[tuple[str]]:
     """The ids a person is read as: the person they now are and every id merged into them (just the person when
     no merge concerns them). One IN over `person_aliases`; the cases and 見守り情報 keep their own ids."""
     a = aliases
@@ -41,7 +41,7 @@ class AliasRepository:
         self._t = table
         self._known = known
 
-    def group(self, person_id: str) -> CompoundSelect:
+    def group(self, person_id: str) -> CompoundSelect[tuple[str]]:
         """The ids this person is read as (for an IN)."""
         return person_group(self._t, person_id)
 
