@@ -12,6 +12,8 @@ from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, insert,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mimamori.casework.adapters.aliases import AliasRepository
+from mimamori.casework.domain.aliases import duplicate_open
 from mimamori.casework.domain.case import (
     TERMINAL,
     Case,
@@ -40,11 +42,14 @@ class CaseFilter:
 class CaseRepository:
     """Cases, whole: a case row, its assignees in order, its history in order."""
 
-    def __init__(self, session: AsyncSession, *, cases: Table, assignees: Table, history: Table) -> None:
+    def __init__(
+        self, session: AsyncSession, *, cases: Table, assignees: Table, history: Table, aliases: AliasRepository
+    ) -> None:
         self._session = session
         self._c = cases
         self._a = assignees
         self._h = history
+        self._aliases = aliases
 
     async def add(self, case: Case) -> None:
         """Store a new case; CaseAlreadyOpen when the person has an open one (the transaction is then spoiled: the
@@ -78,12 +83,35 @@ class CaseRepository:
         return (await self._whole([row]))[0]
 
     async def open_case_of(self, person_id: str) -> str | None:
-        """The id of the person's open case, if any."""
+        """The id of the person's open case, if any, merges followed (a case of an id merged into them, or of the
+        person they were merged into, counts)."""
         c = self._c
         found = await self._session.execute(
-            select(c.c.id).where(c.c.person_id == person_id, c.c.status.not_in([s.value for s in TERMINAL]))
+            select(c.c.id)
+            .where(
+                c.c.person_id.in_(self._aliases.group(person_id)),
+                c.c.status.not_in([s.value for s in TERMINAL]),
+            )
+            .order_by(c.c.opened_at, c.c.id)
         )
-        return found.scalar()
+        return found.scalars().first()
+
+    async def duplicate_open(self, cases: Sequence[Case]) -> set[str]:
+        """Which of these cases are open while their person, merges followed, has another open case. Costs one
+        look at `person_aliases` when no merge concerns them (one id holds one open case: the unique index)."""
+        persons = {case.person_id for case in cases if case.status not in TERMINAL}
+        roots = await self._aliases.roots(persons)
+        if not roots:
+            return set()
+        c = self._c
+        group = persons | set(roots) | set(roots.values())
+        rows = await self._session.execute(
+            select(c.c.id, c.c.person_id).where(
+                c.c.person_id.in_(sorted(group)), c.c.status.not_in([s.value for s in TERMINAL])
+            )
+        )
+        flagged = duplicate_open([(r.id, r.person_id) for r in rows], roots=roots)
+        return {case.id for case in cases if case.id in flagged}
 
     async def page(self, chosen: CaseFilter, *, limit: int, offset: int) -> tuple[int, list[Case]]:
         """The total and one page of cases, newest first."""
@@ -104,7 +132,7 @@ class CaseRepository:
         c = self._c
         clauses: list[ColumnElement[bool]] = [true()]
         if chosen.person_id is not None:
-            clauses.append(c.c.person_id == chosen.person_id)
+            clauses.append(c.c.person_id.in_(self._aliases.group(chosen.person_id)))
         if chosen.status is not None:
             clauses.append(c.c.status == chosen.status.value)
         if chosen.open_only:

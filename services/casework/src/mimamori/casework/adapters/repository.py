@@ -6,19 +6,21 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, insert, select, update
+from sqlalchemy import Select, String, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mimamori.casework.adapters.aliases import person_group
 from mimamori.casework.domain.model import Observation, ObservationCategory
 
 
 class ObservationRepository:
     """見守り情報 rows."""
 
-    def __init__(self, session: AsyncSession, table: Table, *, known: Table) -> None:
+    def __init__(self, session: AsyncSession, table: Table, *, known: Table, aliases: Table) -> None:
         self._session = session
         self._t = table
         self._known = known
+        self._aliases = aliases
 
     async def add(self, observation: Observation) -> None:
         """Store a new observation."""
@@ -35,11 +37,13 @@ class ObservationRepository:
         )
 
     async def page_if_known(self, person_id: str, *, limit: int, offset: int) -> list[Observation] | None:
-        """A known person's observations, newest first, or None when the person is not known: one round trip
-        (a second only for an empty page past the first, where the join cannot tell)."""
+        """A known person's observations (with those recorded under ids identity merged into them), newest first,
+        or None when the person is not known: one round trip (a second only for an empty page past the first,
+        where the join cannot tell)."""
         rows = (
             await self._session.execute(
-                _known_page(self._t, self._known), {"person_id": person_id, "limit": limit, "offset": offset}
+                _known_page(self._t, self._known, self._aliases),
+                {"person_id": person_id, "limit": limit, "offset": offset},
             )
         ).all()
         if not rows:
@@ -84,14 +88,16 @@ def _observation(row: Any) -> Observation:
 
 
 @cache
-def _known_page(observations: Table, known: Table) -> Select[Any]:
-    """The person (one row of NULLs when known without observations) joined with a page of their observations;
-    built once, so its SQL and cache key are not made again per request."""
+def _known_page(observations: Table, known: Table, aliases: Table) -> Select[Any]:
+    """The person (one row of NULLs when known without observations) joined with a page of their observations,
+    merges followed (one IN over `person_aliases`); built once, so its SQL and cache key are not made again per
+    request."""
     o = observations
+    person = bindparam("person_id", type_=String(36))
     return (
         select(o)
-        .select_from(known.outerjoin(o, o.c.person_id == known.c.person_id))
-        .where(known.c.person_id == bindparam("person_id"))
+        .select_from(known.outerjoin(o, o.c.person_id.in_(person_group(aliases, person))))
+        .where(known.c.person_id == person)
         .order_by(o.c.observed_on.desc(), o.c.recorded_at.desc())
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))

@@ -85,10 +85,22 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("changed_at", DateTime(timezone=True), nullable=False),
         Column("note", Text, nullable=False),
     )
+    # identity's merges, one row per merged person: as announced (merged → surviving, merge_id) and resolved
+    # through chains (`person_id_now`), so a read by person is one IN over this table and an unmerge deletes a row.
+    aliases = Table(
+        "person_aliases",
+        metadata,
+        Column("merged_person_id", String(36), primary_key=True),
+        Column("surviving_person_id", String(36), nullable=False),
+        Column("merge_id", String(64), nullable=False),
+        Column("person_id_now", String(36), nullable=False),
+        Index("ix_person_aliases_now", "person_id_now"),
+    )
     return {
         "observations": observations,
         "known_persons": known_persons,
         "cases": cases,
         "case_assignees": assignees,
         "case_history": history,
+        "person_aliases": aliases,
     }

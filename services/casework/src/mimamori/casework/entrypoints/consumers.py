@@ -1,4 +1,4 @@
-"""casework's subscriptions: identity's persons and households."""
+"""casework's subscriptions: identity's persons (linked, merged, unmerged) and households."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ def subscribe(bus: EventBus, *, uow: Callable[[], CaseworkUnitOfWork], retries: 
     routes = {
         "mimamori.events.identity.v1.PersonLinked": handlers.on_person_linked,
         "mimamori.events.identity.v1.HouseholdChanged": handlers.on_household_changed,
+        "mimamori.events.identity.v1.PersonsMerged": handlers.on_persons_merged,
+        "mimamori.events.identity.v1.PersonUnmerged": handlers.on_person_unmerged,
     }
 
     async def dispatch(message, envelope, unit):  # type: ignore[no-untyped-def]

@@ -164,10 +164,12 @@ def _announce_change(uow: CaseworkUnitOfWork, case: Case, change: StatusChange, 
 async def open_case(
     command: OpenCase, *, uow: CaseworkUnitOfWork, context: AccessContext, route: str, now: datetime
 ) -> Case:
-    """Open a case in triage for a known person who has no open case; announced and audited with it."""
+    """Open a case in triage for a known person who has no open case, merges followed (a case under an id merged
+    into them, or under the person they were merged into, is theirs); announced and audited with it."""
     async with uow:
         if not await uow.persons.exists(command.person_id):
             raise PersonNotFound(command.person_id)
+        await uow.aliases.hold(command.person_id)
         existing = await uow.cases.open_case_of(command.person_id)
         if existing is not None:
             _audit(
@@ -198,19 +200,21 @@ async def open_case(
 
 async def list_cases(
     chosen: CaseFilter, *, uow: CaseworkUnitOfWork, context: AccessContext, route: str, limit: int, offset: int
-) -> tuple[int, list[Case]]:
-    """A page of cases; staff who are not coordinators see only the cases assigned to them. The read is audited
-    with every person it disclosed (and the person searched for)."""
+) -> tuple[int, list[Case], set[str]]:
+    """A page of cases, a person's read through identity's merges, with the ids of the cases that are open while
+    their child (merges followed) has another open case; staff who are not coordinators see only the cases
+    assigned to them. The read is audited with every person it disclosed (and the person searched for)."""
     if not _sees_every_case(context):
         chosen = CaseFilter(
             person_id=chosen.person_id, status=chosen.status, open_only=chosen.open_only, assignee=context.subject
         )
     async with uow:
         total, cases = await uow.cases.page(chosen, limit=limit, offset=offset)
+        duplicates = await uow.cases.duplicate_open(cases)
         persons = {c.person_id for c in cases} | ({chosen.person_id} if chosen.person_id else set())
         _audit(uow, context, action="read", method="GET", route=route, person_ids=sorted(persons), status=200)
         await uow.commit()
-    return total, cases
+    return total, cases, duplicates
 
 
 async def _visible(
@@ -229,13 +233,17 @@ async def _visible(
     return case
 
 
-async def get_case(case_id: str, *, uow: CaseworkUnitOfWork, context: AccessContext, route: str) -> Case:
-    """One case with its history; audited."""
+async def get_case(
+    case_id: str, *, uow: CaseworkUnitOfWork, context: AccessContext, route: str
+) -> tuple[Case, bool]:
+    """One case with its history, and whether it is open while its child (merges followed) has another open case;
+    audited."""
     async with uow:
         case = await _visible(case_id, uow=uow, context=context, action="read", method="GET", route=route)
+        duplicate = bool(await uow.cases.duplicate_open([case]))
         _audit(uow, context, action="read", method="GET", route=route, person_ids=[case.person_id], status=200)
         await uow.commit()
-    return case
+    return case, duplicate
 
 
 def _check_version(case: Case, expected: int | None) -> None:
@@ -245,8 +253,9 @@ def _check_version(case: Case, expected: int | None) -> None:
 
 async def transition_case(
     command: TransitionCase, *, uow: CaseworkUnitOfWork, context: AccessContext, route: str, now: datetime
-) -> Case:
-    """Move a case through its lifecycle; the change, its announcement and its audit record commit together."""
+) -> tuple[Case, bool]:
+    """Move a case through its lifecycle; the change, its announcement and its audit record commit together.
+    Also says whether the case is open while its child (merges followed) has another open case."""
     async with uow:
         case = await _visible(command.case_id, uow=uow, context=context, action="update", method="POST", route=route)
         _check_version(case, command.expected_version)
@@ -262,13 +271,17 @@ async def transition_case(
         if not await uow.cases.save(case, expected_version=read_version, stored_history=stored_history):
             raise CaseConflict("case_version_conflict", case_id=case.id)
         _announce_change(uow, case, change, context)
+        duplicate = bool(await uow.cases.duplicate_open([case]))
         _audit(uow, context, action="update", method="POST", route=route, person_ids=[case.person_id], status=201)
         await uow.commit()
-    return case
+    return case, duplicate
 
 
-async def update_case(command: UpdateCase, *, uow: CaseworkUnitOfWork, context: AccessContext, route: str) -> Case:
-    """Set a case's risk level and/or assignees (not announced: risk needs only the status); audited."""
+async def update_case(
+    command: UpdateCase, *, uow: CaseworkUnitOfWork, context: AccessContext, route: str
+) -> tuple[Case, bool]:
+    """Set a case's risk level and/or assignees (not announced: risk needs only the status); audited. Also says
+    whether the case is open while its child (merges followed) has another open case."""
     async with uow:
         case = await _visible(command.case_id, uow=uow, context=context, action="update", method="PATCH", route=route)
         _check_version(case, command.expected_version)
@@ -281,6 +294,7 @@ async def update_case(command: UpdateCase, *, uow: CaseworkUnitOfWork, context: 
             case, expected_version=read_version, stored_history=stored_history
         ):
             raise CaseConflict("case_version_conflict", case_id=case.id)
+        duplicate = bool(await uow.cases.duplicate_open([case]))
         _audit(uow, context, action="update", method="PATCH", route=route, person_ids=[case.person_id], status=200)
         await uow.commit()
-    return case
+    return case, duplicate

@@ -74,15 +74,18 @@ async def record_observation(
 async def list_observations(
     person_id: str, *, uow: CaseworkUnitOfWork, context: AccessContext, route: str, limit: int, offset: int
 ) -> list[Observation]:
-    """A person's observations; the read itself is audited."""
+    """A person's observations, with those recorded under ids identity merged into them (or, for a merged id,
+    under the person it was merged into); the read itself is audited."""
     async with uow:
         observations = await uow.observations.page_if_known(person_id, limit=limit, offset=offset)
         if observations is None:
             raise PersonNotFound(person_id)
+        # Observations recorded under an id identity merged into this person are disclosed too.
+        disclosed = sorted({person_id} | {o.person_id for o in observations})
         record_access(
             uow,
             access_event(
-                recorder=SERVICE, context=context, action="read", method="GET", route=route, person_ids=[person_id]
+                recorder=SERVICE, context=context, action="read", method="GET", route=route, person_ids=disclosed
             ),
         )
         await uow.commit()
@@ -100,3 +103,18 @@ async def on_household_changed(message: Message, envelope: Envelope, uow: Casewo
     assert isinstance(message, person_pb2.HouseholdChanged)
     for member in message.members:
         await uow.persons.upsert(member.person_id, resident=member.resident)
+
+
+async def on_persons_merged(message: Message, envelope: Envelope, uow: CaseworkUnitOfWork) -> None:
+    """identity merged two entries of one person: reads of either now include what was recorded under the other.
+    Cases and observations keep the ids they were recorded under, so an unmerge restores them exactly."""
+    assert isinstance(message, person_pb2.PersonsMerged)
+    await uow.aliases.merge(
+        surviving=message.surviving_person_id, merged=message.merged_person_id, merge_id=message.merge_id
+    )
+
+
+async def on_person_unmerged(message: Message, envelope: Envelope, uow: CaseworkUnitOfWork) -> None:
+    """identity undid a merge: the restored person is read on their own again."""
+    assert isinstance(message, person_pb2.PersonUnmerged)
+    await uow.aliases.unmerge(restored=message.restored_person_id, merge_id=message.merge_id)

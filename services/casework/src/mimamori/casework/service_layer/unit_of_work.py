@@ -6,6 +6,7 @@ from typing import Self
 
 from sqlalchemy import Table
 
+from mimamori.casework.adapters.aliases import AliasRepository
 from mimamori.casework.adapters.cases import CaseRepository
 from mimamori.casework.adapters.repository import KnownPersonRepository, ObservationRepository
 from mimamori.kit.unit_of_work import UnitOfWork
@@ -17,6 +18,7 @@ class CaseworkUnitOfWork(UnitOfWork):
     observations: ObservationRepository
     persons: KnownPersonRepository
     cases: CaseRepository
+    aliases: AliasRepository
 
     def __init__(self, *, tables: dict[str, Table], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -25,7 +27,13 @@ class CaseworkUnitOfWork(UnitOfWork):
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.observations = ObservationRepository(
-            self.session, self._tables["observations"], known=self._tables["known_persons"]
+            self.session,
+            self._tables["observations"],
+            known=self._tables["known_persons"],
+            aliases=self._tables["person_aliases"],
+        )
+        self.aliases = AliasRepository(
+            self.session, self._tables["person_aliases"], known=self._tables["known_persons"]
         )
         self.persons = KnownPersonRepository(self.session, self._tables["known_persons"])
         self.cases = CaseRepository(
@@ -33,5 +41,6 @@ class CaseworkUnitOfWork(UnitOfWork):
             cases=self._tables["cases"],
             assignees=self._tables["case_assignees"],
             history=self._tables["case_history"],
+            aliases=self.aliases,
         )
         return self

@@ -29,9 +29,11 @@ async def transition_case(case_id: str, body: CaseTransitionCreate, context: Cas
         expected_version=body.expected_version,
     )
     try:
-        case = await cases.transition_case(command, uow=uow, context=context, route=ROUTE, now=datetime.now(UTC))
+        case, duplicate = await cases.transition_case(
+            command, uow=uow, context=context, route=ROUTE, now=datetime.now(UTC)
+        )
     except CaseRejected as exc:
         raise rejected(exc) from exc
     except CASE_ERRORS as exc:
         raise case_problem(exc) from exc
-    return case_read(case)
+    return case_read(case, duplicate_open_case=duplicate)

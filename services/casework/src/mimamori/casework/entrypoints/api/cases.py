@@ -55,7 +55,7 @@ TITLES = {
 }
 
 
-def case_read(case: Case) -> CaseRead:
+def case_read(case: Case, *, duplicate_open_case: bool = False) -> CaseRead:
     """The API form of a case."""
     origin = case.origin
     return CaseRead(
@@ -74,6 +74,7 @@ def case_read(case: Case) -> CaseRead:
         opened_by=case.opened_by,
         opened_at=case.opened_at,
         version=case.version,
+        duplicate_open_case=duplicate_open_case,
         history=[
             StatusChangeRead(from_status=h.from_status, to_status=h.to_status, by=h.by, at=h.at, note=h.note)
             for h in case.history
@@ -132,7 +133,9 @@ async def open_case(body: CaseCreate, context: CaseOpening, uow: UowDep) -> Case
 async def list_cases(
     context: CaseSupport,
     uow: ReadUowDep,
-    person_id: Annotated[str | None, Query(max_length=36, description="こどもの人ID")] = None,
+    person_id: Annotated[
+        str | None, Query(max_length=36, description="こどもの人ID (統合された人IDのケースも含む)")
+    ] = None,
     status: Annotated[CaseStatus | None, Query(description="状態")] = None,
     open_only: Annotated[bool, Query(alias="open", description="true: 終結・見送り以外だけ")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -140,18 +143,25 @@ async def list_cases(
 ) -> CasePage:
     """Cases, newest first; staff other than caseworkers and team leaders see only the cases assigned to them."""
     chosen = CaseFilter(person_id=person_id, status=status, open_only=open_only)
-    total, found = await cases.list_cases(chosen, uow=uow, context=context, route=ROUTE, limit=limit, offset=offset)
-    return CasePage(total=total, items=[case_read(c) for c in found], limit=limit, offset=offset)
+    total, found, duplicates = await cases.list_cases(
+        chosen, uow=uow, context=context, route=ROUTE, limit=limit, offset=offset
+    )
+    return CasePage(
+        total=total,
+        items=[case_read(c, duplicate_open_case=c.id in duplicates) for c in found],
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/{case_id}", response_model=CaseRead, summary="ケースを読む (履歴つき)")
 async def read_case(case_id: str, context: CaseSupport, uow: ReadUowDep) -> CaseRead:
     """One case with its status history."""
     try:
-        case = await cases.get_case(case_id, uow=uow, context=context, route=ONE_ROUTE)
+        case, duplicate = await cases.get_case(case_id, uow=uow, context=context, route=ONE_ROUTE)
     except CASE_ERRORS as exc:
         raise case_problem(exc) from exc
-    return case_read(case)
+    return case_read(case, duplicate_open_case=duplicate)
 
 
 @router.patch("/{case_id}", response_model=CaseRead, summary="リスクレベル・担当職員を設定する")
@@ -161,9 +171,9 @@ async def update_case(case_id: str, body: CaseUpdate, context: CaseSupport, uow:
         case_id=case_id, risk_level=body.risk_level, assignees=body.assignees, expected_version=body.expected_version
     )
     try:
-        case = await cases.update_case(command, uow=uow, context=context, route=ONE_ROUTE)
+        case, duplicate = await cases.update_case(command, uow=uow, context=context, route=ONE_ROUTE)
     except CaseRejected as exc:
         raise rejected(exc) from exc
     except CASE_ERRORS as exc:
         raise case_problem(exc) from exc
-    return case_read(case)
+    return case_read(case, duplicate_open_case=duplicate)

@@ -107,6 +107,10 @@ class CaseRead(BaseModel):
     opened_by: str
     opened_at: datetime
     version: int = Field(description="変更のたびに増える")
+    duplicate_open_case: bool = Field(
+        default=False,
+        description="名寄せの統合で同じこどもに終結していないケースが2件以上ある (どれを続けるかは職員が判断)",
+    )
     history: list[StatusChangeRead]
 
 
