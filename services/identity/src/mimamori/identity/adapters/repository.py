@@ -346,6 +346,7 @@ class HouseholdRepository:
             setai_code=row.setai_code,
             version=row.version,
             members=tuple(_member(m) for m in row.members),
+            month=row.month,
         )
 
     async def add(self, household: Household) -> None:
@@ -357,6 +358,7 @@ class HouseholdRepository:
                 setai_code=household.setai_code,
                 version=household.version,
                 members=[_member_json(m) for m in household.members],
+                month=household.month,
                 created_at=now,
                 updated_at=now,
             )
@@ -371,6 +373,7 @@ class HouseholdRepository:
             .values(
                 version=household.version,
                 members=[_member_json(m) for m in household.members],
+                month=household.month,
                 updated_at=datetime.now(UTC),
             )
         )
