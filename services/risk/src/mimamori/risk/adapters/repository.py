@@ -194,8 +194,8 @@ class HouseholdRepository:
     async def in_range(self, *, after: str, upto: str, month: str) -> tuple[list[Household], set[str], set[str]]:
         """The households with ids in (after, upto] as of the month, plus every other household that may list one
         of their members then (a person briefly in two decides their home by the later announcement); most recent
-        first. Also the ids of the households in the range, and the members of those served from history (their
-        latest snapshot is of a later month)."""
+        first. Also the ids of the households in the range, and the persons that those served from history (their
+        latest snapshot is of a later month) list then but no longer."""
         h, m, hm = self._h, self._m, self._hm
         in_range = and_(m.c.household_id > after, m.c.household_id <= upto)
         inner = m.alias("inner_members")
@@ -215,7 +215,11 @@ class HouseholdRepository:
         chunk = {head.household_id for head in heads}
         latest = {head.household_id: head.month_from for head in heads}
         households = await self._as_of(heads, members, month=month)
-        past = {p.person_id for x in households if x.month_from != latest[x.household_id] for p in x.members}
+        # Members of an earlier snapshot in force that the latest one no longer lists (they moved out later).
+        past: set[str] = set()
+        for x in households:
+            if x.month_from != latest[x.household_id]:
+                past |= {p.person_id for p in x.members} - {p.person_id for p in members[x.household_id]}
         other_ids = {row.household_id for row in others}
         # Another household's earlier snapshot may list a member of the range in that month.
         found = await self._session.execute(
