@@ -179,9 +179,7 @@ def test_person_record_carries_the_delivery_month(layout: Layout, jumin) -> None
     mapper = EventMapper(layout)
     rec = record(layout, jumin.row("0000000018"), row=3)
     monthly = Provenance("jumin", MUNICIPALITY, "jumin_202605.csv", "cd" * 32, "r2", month="202605")
-    event = mapper.event(
-        values=rec.values, record_key=rec.record_key, change=Change.REMOVED, provenance=monthly, row=0
-    )
+    event = mapper.event(values=rec.values, record_key=rec.record_key, change=Change.REMOVED, provenance=monthly, row=0)
     assert isinstance(event, person_record_pb2.PersonRecordReceived)
     assert event.month == "202605"
     unmonthed = Provenance("jumin", MUNICIPALITY, "jumin.csv", "cd" * 32, "r3")
