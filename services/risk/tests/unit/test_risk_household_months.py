@@ -29,6 +29,13 @@ def test_first_announcement_becomes_the_latest_snapshot() -> None:
     assert Timeline().place(month_from="202604", version=1) is Placement.CURRENT
 
 
+@pytest.mark.parametrize(("version", "expected"), [(4, Placement.STALE), (5, Placement.RESET), (6, Placement.RESET)])
+def test_without_months_a_lower_version_is_stale_and_an_equal_or_higher_one_replaces(
+    version: int, expected: Placement
+) -> None:
+    assert Timeline(current=("", 5)).place(month_from="", version=version) is expected
+
+
 def test_a_later_month_keeps_the_earlier_snapshot_as_history() -> None:
     timeline = Timeline(current=("202604", 3))
     assert timeline.place(month_from="202605", version=4) is Placement.SUPERSEDE

@@ -27,12 +27,6 @@ class HouseholdRepository:
         self._hm = history_members
         self._announced: dict[str, datetime] = {}
 
-    async def version_of(self, household_id: str) -> int | None:
-        """The version of a household's latest snapshot, or None when it was never announced."""
-        found = await self._session.execute(select(self._h.c.version).where(self._h.c.household_id == household_id))
-        version = found.scalar_one_or_none()
-        return int(version) if version is not None else None
-
     async def timeline(self, household_id: str) -> Timeline:
         """The month_from and version of each stored snapshot of a household."""
         h, hh = self._h, self._hh

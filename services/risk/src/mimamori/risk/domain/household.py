@@ -170,10 +170,6 @@ class Household:
     members: tuple[Member, ...]
     month_from: str = ""
 
-    def replaces(self, stored_version: int | None) -> bool:
-        """Whether this announcement supersedes the stored one: a lower version is stale."""
-        return stored_version is None or self.version >= stored_version
-
     def member(self, person_id: str) -> Member | None:
         """The member with this person id."""
         return next((m for m in self.members if m.person_id == person_id), None)
