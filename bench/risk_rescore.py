@@ -44,6 +44,7 @@ from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
 
 SCHEMA = "risk"
 MONTH = "202606"
+LATER = "202607"  # the month of the later snapshot of the households given history (--history-share)
 D = date(2026, 6, 30)
 HISTORY = [f"{y}{m:02d}" for y, m in [(2025, m) for m in range(7, 13)] + [(2026, m) for m in range(1, 7)]]
 PUPILS_PER_SCHOOL = 500
@@ -235,8 +236,10 @@ class Town:
             self.fact("consultation", "ssw_soudan", day[:4] + day[5:7], fields, [("child", kid)])
 
 
-def synthesize(url: str, children: int, childless_ratio: float, seed: int, report: Any) -> None:
-    """Fill risk's tables with a town of about `children` children (in its own process)."""
+def synthesize(url: str, children: int, childless_ratio: float, seed: int, history_share: float, report: Any) -> None:
+    """Fill risk's tables with a town of about `children` children (in its own process). Every household is
+    announced as of MONTH; a `history_share` of them has a later snapshot too (LATER, same members), so MONTH is
+    scored from their history (households by month)."""
 
     async def main() -> dict[str, int]:
         import asyncpg
@@ -249,6 +252,8 @@ def synthesize(url: str, children: int, childless_ratio: float, seed: int, repor
         counts = {"households": 0, "persons": 0, "facts": 0, "references": 0}
         index = 0
         now = datetime.now(UTC)
+        moved = random.Random(seed + 1)
+        counts["households_with_history"] = 0
         while town.children < children:
             index += 1
             town.household(index, with_children=True)
@@ -256,11 +261,33 @@ def synthesize(url: str, children: int, childless_ratio: float, seed: int, repor
                 index += 1
                 town.household(index, with_children=False)
             if len(town.facts) > 200_000 or town.children >= children:
+                later = {h for h, _, _ in town.households if moved.random() < history_share}
                 await conn.copy_records_to_table(
                     "households",
-                    records=[(h, s, v, now, now) for h, s, v in town.households],
-                    columns=["household_id", "setai_code", "version", "announced_at", "updated_at"],
+                    records=[(h, s, v, now, now, LATER if h in later else MONTH) for h, s, v in town.households],
+                    columns=["household_id", "setai_code", "version", "announced_at", "updated_at", "month_from"],
                 )
+                if later:
+                    await conn.copy_records_to_table(
+                        "household_history",
+                        records=[(h, MONTH, s, v, now) for h, s, v in town.households if h in later],
+                        columns=["household_id", "month_from", "setai_code", "version", "announced_at"],
+                    )
+                    await conn.copy_records_to_table(
+                        "household_history_members",
+                        records=[(m[0], MONTH, *m[1:]) for m in town.members if m[0] in later],
+                        columns=[
+                            "household_id",
+                            "month_from",
+                            "person_id",
+                            "zokugara",
+                            "birth_date",
+                            "sex",
+                            "resident",
+                            "dv_support",
+                        ],
+                    )
+                    counts["households_with_history"] += len(later)
                 await conn.copy_records_to_table(
                     "household_members",
                     records=town.members,
@@ -529,13 +556,16 @@ def main() -> None:
     )
     parser.add_argument("--chunk", type=int, default=2000, help="households per re-score transaction")
     parser.add_argument("--seed", type=int, default=20260630)
+    parser.add_argument(
+        "--history-share", type=float, default=0.0, help="households scored from an earlier snapshot (history)"
+    )
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the full re-score")
     parser.add_argument("--out", type=Path, default=Path("bench/results/risk_rescore.json"))
     args = parser.parse_args()
     admin = os.environ["MIMAMORI_TEST_DATABASE_URL"]
     with fresh_database(admin) as url:
         start = time.perf_counter()
-        town = in_process(synthesize, url, args.children, args.childless_ratio, args.seed)
+        town = in_process(synthesize, url, args.children, args.childless_ratio, args.seed, args.history_share)
         town["synthesis_seconds"] = round(time.perf_counter() - start, 1)
         print(json.dumps(town), flush=True)
         full = in_process(full_rescore, url, args.chunk, args.profile)

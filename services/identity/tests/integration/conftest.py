@@ -61,6 +61,7 @@ class Identity:
         change_reason: str = "転入",
         change_date: str = "20240401",
         file_name: str = "jumin_202604.csv",
+        month: str = "",
     ) -> person_record_pb2.PersonRecordReceived:
         """A 住民記録 row as ingest publishes it."""
         self.row += 1
@@ -75,6 +76,7 @@ class Identity:
                 load_run_id="run-" + file_name,
             ),
             change=CHANGES[change],
+            month=month,
             atena_no=atena_no,
             setai_code=setai_code,
             name=name,

@@ -108,6 +108,24 @@ async def test_household_move_announces_both_households(identity: Any) -> None:
     assert [tuple(r) for r in history] == [("20240401", "20260415"), ("20260415", None)]
 
 
+async def test_each_announcement_is_as_of_the_month_of_the_delivery_that_changed_it(identity: Any) -> None:
+    await identity.feed(*(replace_month(row, "202604") for row in family(identity)))
+    assert {h.month for h in identity.households()} == {"202604"}
+    moved = identity.row_of(
+        "0000000012", setai_code=B, zokugara="世帯主", birth="19860101", change="changed", month="202605"
+    )
+    await identity.feed(moved)
+    later = identity.households()[4:]
+    assert sorted((h.setai_code, h.version, h.month) for h in later) == [(A, 5, "202605"), (B, 1, "202605")]
+
+
+def replace_month(row: Any, month: str) -> Any:
+    copy = type(row)()
+    copy.CopyFrom(row)
+    copy.month = month
+    return copy
+
+
 async def test_removed_record_marks_the_person_removed_and_is_announced(identity: Any) -> None:
     rows = family(identity)
     await identity.feed(*rows)

@@ -74,3 +74,14 @@ def test_an_emptied_household_is_announced_empty() -> None:
     assert announced is not None
     emptied = announced[0].revise(())
     assert emptied is not None and emptied[0].members == () and set(emptied[1].left) == {"c", "f", "m"}
+
+
+def test_an_announcement_is_as_of_the_delivery_month_and_a_merge_keeps_it() -> None:
+    first = Household.new("0000000001").revise(compose_members(FAMILY), month="202604")
+    assert first is not None and first[0].month == "202604"
+    moved = first[0].revise(compose_members(FAMILY[:2]), month="202606")
+    assert moved is not None and (moved[0].version, moved[0].month) == (2, "202606")
+    # a merge re-announces with no delivery: the membership stays as of the month last announced
+    merged = moved[0].revise(compose_members(FAMILY[:1]))
+    assert merged is not None and (merged[0].version, merged[0].month) == (3, "202606")
+    assert moved[0].revise(compose_members(FAMILY[:2]), month="202607") is None

@@ -175,6 +175,17 @@ def test_event_keeps_values_as_given_beside_parsed_dates(layout: Layout, jumin) 
     assert removed.dv_support is True and removed.provenance.row == 0
 
 
+def test_person_record_carries_the_delivery_month(layout: Layout, jumin) -> None:
+    mapper = EventMapper(layout)
+    rec = record(layout, jumin.row("0000000018"), row=3)
+    monthly = Provenance("jumin", MUNICIPALITY, "jumin_202605.csv", "cd" * 32, "r2", month="202605")
+    event = mapper.event(values=rec.values, record_key=rec.record_key, change=Change.REMOVED, provenance=monthly, row=0)
+    assert isinstance(event, person_record_pb2.PersonRecordReceived)
+    assert event.month == "202605"
+    unmonthed = Provenance("jumin", MUNICIPALITY, "jumin.csv", "cd" * 32, "r3")
+    assert mapper.event(values=rec.values, record_key=rec.record_key, provenance=unmonthed, row=1).month == ""
+
+
 def test_record_key_is_the_uuid5_of_municipality_source_and_key() -> None:
     # consumers key their state by it: the fast computation must stay the RFC 4122 UUIDv5 it always was
     for natural in ("0000000018", "髙﨑|2024-04-01", "a#2", ""):

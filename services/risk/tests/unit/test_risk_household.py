@@ -274,14 +274,6 @@ def test_school_grade_is_reported_for_school_age_children() -> None:
     assert child is not None and child.school_grade == 4
 
 
-def test_a_lower_version_is_stale_and_an_equal_or_higher_one_replaces() -> None:
-    h = household(version=5)
-    assert h.replaces(None)
-    assert h.replaces(4)
-    assert h.replaces(5)
-    assert not h.replaces(6)
-
-
 @pytest.mark.parametrize(
     ("raw", "earliest", "latest"),
     [

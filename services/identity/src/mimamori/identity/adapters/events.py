@@ -80,11 +80,12 @@ def person_linked(link: Link, *, source: str, atena_no: str, created: bool) -> p
 
 
 def household_changed(household: Household) -> person_pb2.HouseholdChanged:
-    """The event of a household's full current membership."""
+    """The event of a household's full membership as of its month."""
     return person_pb2.HouseholdChanged(
         household_id=household.id,
         setai_code=household.setai_code,
         version=household.version,
+        month=household.month,
         members=[
             person_pb2.HouseholdMember(
                 person_id=m.person_id,

@@ -353,6 +353,7 @@ class HouseholdRepository:
             setai_code=row.setai_code,
             version=row.version,
             members=tuple(_member(m) for m in row.members),
+            month=row.month,
         )
 
     async def add(self, household: Household) -> None:
@@ -364,6 +365,7 @@ class HouseholdRepository:
                 setai_code=household.setai_code,
                 version=household.version,
                 members=[_member_json(m) for m in household.members],
+                month=household.month,
                 created_at=now,
                 updated_at=now,
             )
@@ -378,6 +380,7 @@ class HouseholdRepository:
             .values(
                 version=household.version,
                 members=[_member_json(m) for m in household.members],
+                month=household.month,
                 updated_at=datetime.now(UTC),
             )
         )

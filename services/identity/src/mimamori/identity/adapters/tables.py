@@ -112,6 +112,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("setai_code", String(20), nullable=False, unique=True),
         Column("version", BigInteger, nullable=False),
         Column("members", JSON, nullable=False),
+        Column("month", String(6), nullable=False, server_default=""),  # 住民記録 month of the last announcement
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
     )

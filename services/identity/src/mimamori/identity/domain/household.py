@@ -96,21 +96,27 @@ def membership_change(
 
 @dataclass(frozen=True, slots=True)
 class Household:
-    """A 世帯 and the membership last announced for it; `version` counts the announcements."""
+    """A 世帯 and the membership last announced for it; `version` counts the announcements, `month` (YYYYMM) is
+    the 住民記録 delivery the membership is as of (empty when the delivery carried no month)."""
 
     id: str
     setai_code: str
     version: int
     members: tuple[HouseholdMember, ...]
+    month: str = ""
 
     @classmethod
     def new(cls, setai_code: str) -> Household:
         """A household first seen, not yet announced."""
         return cls(id=str(uuid.uuid4()), setai_code=setai_code, version=0, members=())
 
-    def revise(self, members: tuple[HouseholdMember, ...]) -> tuple[Household, MembershipChange] | None:
-        """The next announcement when the current membership differs from the last one, else None."""
+    def revise(
+        self, members: tuple[HouseholdMember, ...], *, month: str | None = None
+    ) -> tuple[Household, MembershipChange] | None:
+        """The next announcement, as of the delivery `month` (None: the month last announced, for a change that is
+        no delivery, e.g. a merge), when the current membership differs from the last one, else None."""
         change = membership_change(self.members, members)
         if change is None:
             return None
-        return replace(self, version=self.version + 1, members=members), change
+        as_of = self.month if month is None else month
+        return replace(self, version=self.version + 1, members=members, month=as_of), change

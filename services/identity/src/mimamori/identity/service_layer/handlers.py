@@ -75,7 +75,9 @@ async def link_source_record(message: Message, envelope: Envelope, uow: Identity
     if update.name_changed:
         await uow.names.append(person_id, record=record, event_id=envelope.id)
     announced = {
-        code: await announce_household(code, uow=uow, actor=envelope.actor, purpose=envelope.purpose)
+        code: await announce_household(
+            code, uow=uow, month=message.month, actor=envelope.actor, purpose=envelope.purpose
+        )
         for code in update.households
     }
     before = existing.values.setai_code if existing is not None else ""
@@ -112,13 +114,17 @@ async def _link(record: SourceRecord, *, uow: IdentityUnitOfWork, envelope: Enve
     return person.id
 
 
-async def announce_household(setai_code: str, *, uow: IdentityUnitOfWork, actor: str, purpose: str) -> Household:
-    """Recompute a household's membership from its current records; announce it only when it changed."""
+async def announce_household(
+    setai_code: str, *, uow: IdentityUnitOfWork, actor: str, purpose: str, month: str | None = None
+) -> Household:
+    """Recompute a household's membership from its current records; announce it only when it changed, as of the
+    delivery `month` of the record that changed it (None: a merge or unmerge, as of the month last announced)."""
     household = await uow.households.by_setai_code(setai_code)
     first_seen = household is None
     current = household or Household.new(setai_code)
     rows = await uow.records.in_household(setai_code)
-    revision = current.revise(compose_members(MemberFacts.of(record, person_id) for record, person_id in rows))
+    members = compose_members(MemberFacts.of(record, person_id) for record, person_id in rows)
+    revision = current.revise(members, month=month)
     if revision is None:
         return current
     revised, _ = revision

@@ -128,6 +128,9 @@ class EventMapper(_Mapper):
             mark = column.type.true if isinstance(column.type, Flag) else ""
             plan.append((index, column.field, kind, mark))
         self._plan = tuple(plan)
+        # The delivery's month travels when the contract has it (PersonRecordReceived.month).
+        month = fields.get("month")
+        self._month = month is not None and month.type == FieldDescriptor.TYPE_STRING
         self._example = message_type()
         self._refs: dict[Provenance, SourceRef] = {}
         change_enum = fields["change"].enum_type
@@ -160,6 +163,8 @@ class EventMapper(_Mapper):
             elif raw == mark:
                 setattr(message, name, True)
         message.record_key = record_key  # type: ignore[attr-defined]
+        if self._month and provenance.month:
+            message.month = provenance.month  # type: ignore[attr-defined]
         source_ref = message.provenance  # type: ignore[attr-defined]
         source_ref.CopyFrom(self._source_ref(provenance))
         source_ref.row = row

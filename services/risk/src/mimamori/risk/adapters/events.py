@@ -15,12 +15,14 @@ from mimamori.risk.domain.household import BirthDate, Household, Member
 
 
 def household_from_event(message: person_pb2.HouseholdChanged) -> Household:
-    """The household a HouseholdChanged announces. The birth date is kept as the source wrote it when identity
+    """The household a HouseholdChanged announces, as of its month (empty from older producers: every month).
+    The birth date is kept as the source wrote it when identity
     sends that; identity's relationship markers are not used: the rule's 続柄 reading is risk's own."""
     return Household(
         household_id=message.household_id,
         setai_code=message.setai_code,
         version=message.version,
+        month_from=message.month,
         members=tuple(
             Member(
                 person_id=m.person_id,

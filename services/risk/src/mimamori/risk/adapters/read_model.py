@@ -49,6 +49,7 @@ class ReadModelRepository:
         self._districts = tables["resident_districts"]
         self._households_t = tables["households"]
         self._members = tables["household_members"]
+        self._history_members = tables["household_history_members"]
         self.households = households
 
     async def lock_scoring(self) -> None:
@@ -189,14 +190,15 @@ class ReadModelRepository:
         return str(value) if value else None
 
     async def household_mates(self, person_ids: Iterable[str]) -> set[str]:
-        """The persons and every member of the households listing them."""
-        m = self._members
+        """The persons and every member of the households listing them, in any month's snapshot (a re-score of a
+        past month needs that month's household mates)."""
         wanted = list(set(person_ids))
         found = set(wanted)
-        for chunk in _chunks(wanted):
-            households = select(m.c.household_id).where(m.c.person_id.in_(chunk))
-            rows = await self._session.execute(select(m.c.person_id).where(m.c.household_id.in_(households)))
-            found.update(row.person_id for row in rows)
+        for m in (self._members, self._history_members):
+            for chunk in _chunks(wanted):
+                households = select(m.c.household_id).where(m.c.person_id.in_(chunk))
+                rows = await self._session.execute(select(m.c.person_id).where(m.c.household_id.in_(households)))
+                found.update(row.person_id for row in rows)
         return found
 
     async def _alias_map(self) -> dict[str, str]:
@@ -208,11 +210,11 @@ class ReadModelRepository:
         naming any of their members."""
         aliases = await self._alias_map()
         if person_ids is None:
-            households = await self.households.all()
+            households = await self.households.all(month=str(month))
             refs = (await self._session.execute(select(self._refs))).all()
         else:
             wanted = {aliases.get(p, p) for p in person_ids}
-            households = await self.households.containing_any(wanted)
+            households = await self.households.containing_any(wanted, month=str(month))
             persons = wanted | {m.person_id for h in households for m in h.members}
             persons |= {merged for merged, surviving in aliases.items() if surviving in persons}
             keys: set[str] = set()
@@ -230,7 +232,7 @@ class ReadModelRepository:
         """What risk knows as of the month about the households with ids in (after, upto] (one chunk of a full
         re-score): a few set-based queries, however many persons the chunk holds. Also the chunk's ids."""
         aliases = await self._alias_map()
-        households, chunk = await self.households.in_range(after=after, upto=upto)
+        households, chunk, past = await self.households.in_range(after=after, upto=upto, month=str(month))
         m, r, f = self._members, self._refs, self._facts
         persons = select(m.c.person_id).where(and_(m.c.household_id > after, m.c.household_id <= upto))
         named: ColumnElement[bool] = r.c.person_id.in_(persons)
@@ -238,6 +240,9 @@ class ReadModelRepository:
         merged = sorted(merged for merged, surviving in aliases.items() if surviving in residents)
         if merged:
             named = or_(named, r.c.person_id.in_(merged))
+        if past:
+            # Members of the month's membership that the latest snapshot no longer lists.
+            named = or_(named, r.c.person_id.in_(sorted(past)))
         keys = select(r.c.record_key).where(named)
         refs = list((await self._session.execute(select(r).where(r.c.record_key.in_(keys)))).all())
         rows = (

@@ -15,6 +15,8 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("version", BigInteger, nullable=False),
         Column("announced_at", DateTime(timezone=True), nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
+        # The 住民記録 month the latest snapshot holds from (HouseholdChanged.month); "" = every month.
+        Column("month_from", String(6), nullable=False, server_default=""),
     )
     members = Table(
         "household_members",
@@ -27,6 +29,30 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("resident", Boolean, nullable=False),
         Column("dv_support", Boolean, nullable=False),
         Index("ix_household_members_person", "person_id"),
+    )
+    # Earlier snapshots of a household (month_from before the latest's): a past month is scored with the
+    # membership in force then. Most households have none (one snapshot, in `households`).
+    history = Table(
+        "household_history",
+        metadata,
+        Column("household_id", String(64), primary_key=True),
+        Column("month_from", String(6), primary_key=True),
+        Column("setai_code", String(20), nullable=False),
+        Column("version", BigInteger, nullable=False),
+        Column("announced_at", DateTime(timezone=True), nullable=False),
+    )
+    history_members = Table(
+        "household_history_members",
+        metadata,
+        Column("household_id", String(64), primary_key=True),
+        Column("month_from", String(6), primary_key=True),
+        Column("person_id", String(64), primary_key=True),
+        Column("zokugara", String(20), nullable=False),
+        Column("birth_date", String(20), nullable=False),
+        Column("sex", String(4), nullable=False),
+        Column("resident", Boolean, nullable=False),
+        Column("dv_support", Boolean, nullable=False),
+        Index("ix_household_history_members_person", "person_id"),
     )
     facts = Table(
         "source_facts",
@@ -155,6 +181,8 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         "rescore_runs": runs,
         "households": households,
         "household_members": members,
+        "household_history": history,
+        "household_history_members": history_members,
         "source_facts": facts,
         "fact_references": references,
         "person_aliases": aliases,

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
 
 HEAD = "世帯主"
 WIFE = "妻"
@@ -159,16 +161,14 @@ class Child:
 
 @dataclass(frozen=True, slots=True)
 class Household:
-    """The full current membership of one household (世帯), at identity's version."""
+    """The full membership of one household (世帯) at identity's version, as of the 住民記録 month `month_from`
+    (YYYYMM; empty: announced without a month, so it holds for every month)."""
 
     household_id: str
     setai_code: str
     version: int
     members: tuple[Member, ...]
-
-    def replaces(self, stored_version: int | None) -> bool:
-        """Whether this announcement supersedes the stored one: a lower version is stale."""
-        return stored_version is None or self.version >= stored_version
+    month_from: str = ""
 
     def member(self, person_id: str) -> Member | None:
         """The member with this person id."""
@@ -251,3 +251,54 @@ class Household:
         member = self.member(person_id)
         earliest = member.birth_date.earliest if member is not None else None
         return earliest or date.max
+
+
+class Placement(Enum):
+    """Where an announcement goes in a household's timeline."""
+
+    STALE = "stale"  # an announcement of that month with a higher version is stored: changes nothing
+    CURRENT = "current"  # replaces the latest snapshot (same month, or the household's first)
+    SUPERSEDE = "supersede"  # a later month: the latest snapshot becomes history, this one the latest
+    HISTORY = "history"  # an earlier month than the latest (a correction, or arriving out of order)
+    RESET = "reset"  # no month (an older producer): replaces every snapshot and holds for every month
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """The snapshots of one household that risk keeps: month_from → version, the latest month being `current`.
+
+    Each month's membership is the snapshot with the latest month_from at or before it; per month_from the highest
+    version wins, so announcements may arrive in any order. An empty month_from (announced without a month) holds
+    from the beginning."""
+
+    current: tuple[str, int] | None = None
+    past: dict[str, int] = field(default_factory=dict)
+
+    def place(self, *, month_from: str, version: int) -> Placement:
+        """Where an announcement of `version` as of `month_from` goes (an equal version replaces: redelivery)."""
+        if not month_from:
+            newest = max([*self.past.values(), *([self.current[1]] if self.current else [])], default=None)
+            return Placement.RESET if newest is None or version >= newest else Placement.STALE
+        if self.current is None:
+            return Placement.CURRENT
+        latest, latest_version = self.current
+        if month_from > latest:
+            return Placement.SUPERSEDE
+        if month_from == latest:
+            return Placement.CURRENT if version >= latest_version else Placement.STALE
+        stored = self.past.get(month_from)
+        return Placement.HISTORY if stored is None or version >= stored else Placement.STALE
+
+    def months(self) -> list[str]:
+        """Every month_from stored, in order."""
+        return sorted({*self.past, *([self.current[0]] if self.current else [])})
+
+    def holds_until(self, month_from: str) -> str | None:
+        """The next month_from after `month_from` (the snapshot holds for the months before it); None: open."""
+        return next((m for m in self.months() if m > month_from), None)
+
+
+def in_force(months_from: Iterable[str], month: str) -> str | None:
+    """The month_from of the snapshot in force in `month` (YYYYMM): the latest at or before it; None when the
+    household was not announced yet then."""
+    return max((m for m in months_from if m <= month), default=None)

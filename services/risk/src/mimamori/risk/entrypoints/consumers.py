@@ -38,16 +38,25 @@ CASES_TOPICS = ("casework.case.v1",)
 
 
 async def on_households(batch: Sequence[tuple[Message, Envelope]], uow: RiskUnitOfWork) -> None:
-    """identity announced households' full membership."""
+    """identity announced households' full membership as of a 住民記録 month: the latest month is re-scored, and
+    so is every month already scored that the announcement holds for (a correction or a late delivery of an
+    earlier month re-scores that month). An announcement without a month (older producers) re-scores the latest
+    month only, as before months were announced."""
     touched: set[str] = set()
+    held: list[tuple[str, str | None]] = []
     for message, envelope in batch:
         if not isinstance(message, person_pb2.HouseholdChanged):
             continue
-        household = household_from_event(message)
-        before = await handlers.household_members(household.household_id, uow=uow)
-        if await handlers.apply_household_change(household, announced_at=announced_at(envelope.time), uow=uow):
-            touched |= before | {m.person_id for m in household.members}
-    await handlers.rescore_after(touched, months=set(), uow=uow)
+        applied = await handlers.apply_household_change(
+            household_from_event(message), announced_at=announced_at(envelope.time), uow=uow
+        )
+        if applied is not None:
+            touched |= applied.persons
+            if applied.month_from:
+                held.append((applied.month_from, applied.until))
+    scored = await uow.runs.months() if held else set()
+    months = {m for m in scored for start, until in held if start <= m and (until is None or m < until)}
+    await handlers.rescore_after(touched, months=months, uow=uow)
 
 
 async def on_source_records(batch: Sequence[tuple[Message, Envelope]], uow: RiskUnitOfWork) -> None:

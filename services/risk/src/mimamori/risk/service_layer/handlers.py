@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from mimamori.risk.domain.facts import FactVersion
-from mimamori.risk.domain.household import Household
+from mimamori.risk.domain.household import Household, Placement
 from mimamori.risk.domain.month import AssessmentMonth
 from mimamori.risk.service_layer import rescore_runs, scoring
 from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
@@ -15,23 +16,42 @@ from mimamori.risk.service_layer.unit_of_work import RiskUnitOfWork
 log = logging.getLogger("mimamori.risk")
 
 
-async def apply_household_change(household: Household, *, announced_at: datetime, uow: RiskUnitOfWork) -> bool:
-    """Replace a stored household by identity's announcement of it; a stale version changes nothing."""
-    stored = await uow.households.version_of(household.household_id)
-    if not household.replaces(stored):
+@dataclass(frozen=True, slots=True)
+class HouseholdApplied:
+    """What a stored announcement touches: who any snapshot of the household listed or lists now, and which
+    months it holds for (from its month_from until the household's next snapshot; None: every month after)."""
+
+    persons: set[str]
+    month_from: str
+    until: str | None
+
+
+async def apply_household_change(
+    household: Household, *, announced_at: datetime, uow: RiskUnitOfWork
+) -> HouseholdApplied | None:
+    """Keep identity's announcement as the household's snapshot of its month (see `Timeline`); a lower version
+    than the one stored for that month is stale and changes nothing (None)."""
+    timeline = await uow.households.timeline(household.household_id)
+    placement = timeline.place(month_from=household.month_from, version=household.version)
+    if placement is Placement.STALE:
         log.info(
             "stale household announcement ignored",
-            extra={"household_id": household.household_id, "version": household.version, "stored": stored},
+            extra={"household_id": household.household_id, "version": household.version},
         )
-        return False
-    await uow.households.replace(household, announced_at=announced_at)
-    return True
-
-
-async def household_members(household_id: str, *, uow: RiskUnitOfWork) -> set[str]:
-    """The persons a stored household lists (touched when it changes)."""
-    stored = await uow.households.get(household_id)
-    return {m.person_id for m in stored.members} if stored else set()
+        return None
+    persons = await uow.households.persons_ever(household.household_id)
+    if placement is Placement.RESET:
+        await uow.households.reset(household, announced_at=announced_at)
+    elif placement is Placement.SUPERSEDE:
+        await uow.households.supersede(household, announced_at=announced_at)
+    elif placement is Placement.HISTORY:
+        await uow.households.keep_past(household, announced_at=announced_at)
+    else:
+        await uow.households.replace(household, announced_at=announced_at)
+    until = None if placement is Placement.RESET else timeline.holds_until(household.month_from)
+    return HouseholdApplied(
+        persons=persons | {m.person_id for m in household.members}, month_from=household.month_from, until=until
+    )
 
 
 async def store_source_records(versions: Sequence[FactVersion], *, uow: RiskUnitOfWork) -> set[str]:

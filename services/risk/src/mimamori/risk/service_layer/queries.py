@@ -41,8 +41,8 @@ async def read_child(
 ) -> Child:
     """The child view of a person as of the month's last day; the read (found or not) is audited."""
     async with uow:
-        households = await uow.households.containing(person_id)
-        # The most recently announced household that lists the person is their current one.
+        households = await uow.households.containing(person_id, month=str(month))
+        # The household announced for the latest month (then last) that lists the person is theirs that month.
         child = households[0].child(person_id, as_of=month.last_day) if households else None
         record_access(
             uow,
@@ -67,7 +67,7 @@ async def read_household_summary(
 ) -> HouseholdSummary:
     """A household's size and children as of the month's last day; the read is audited."""
     async with uow:
-        household = await uow.households.get(household_id)
+        household = await uow.households.get(household_id, month=str(month))
         children = household.children(as_of=month.last_day) if household else []
         record_access(
             uow,

@@ -31,7 +31,11 @@ class RiskUnitOfWork(UnitOfWork):
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.households = HouseholdRepository(
-            self.session, households=self._tables["households"], members=self._tables["household_members"]
+            self.session,
+            households=self._tables["households"],
+            members=self._tables["household_members"],
+            history=self._tables["household_history"],
+            history_members=self._tables["household_history_members"],
         )
         self.facts = ReadModelRepository(self.session, tables=self._tables, households=self.households)
         self.rules = RuleRepository(self.session, table=self._tables["rule_versions"])

@@ -25,25 +25,25 @@ _sym_db = _symbol_database.Default()
 from mimamori.events.common.v1 import provenance_pb2 as mimamori_dot_events_dot_common_dot_v1_dot_provenance__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(mimamori/events/identity/v1/person.proto\x12\x1bmimamori.events.identity.v1\x1a*mimamori/events/common/v1/provenance.proto\"\xb0\x01\n\x0cPersonLinked\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x12\n\nrecord_key\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x36\n\x05grade\x18\x04 \x01(\x0e\x32\'.mimamori.events.identity.v1.MatchGrade\x12\x10\n\x08\x61tena_no\x18\x05 \x01(\t\x12\x0f\n\x07\x63reated\x18\x06 \x01(\x08\x12\x0e\n\x06reason\x18\x07 \x01(\t\"\xdd\x01\n\x0fHouseholdMember\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x10\n\x08zokugara\x18\x02 \x01(\t\x12\x12\n\nbirth_date\x18\x03 \x01(\t\x12\x0b\n\x03sex\x18\x04 \x01(\t\x12\x10\n\x08resident\x18\x05 \x01(\x08\x12\x12\n\ndv_support\x18\x06 \x01(\x08\x12\x0f\n\x07is_head\x18\x07 \x01(\x08\x12\x19\n\x11parent_person_ids\x18\x08 \x03(\t\x12\x1a\n\x12sibling_person_ids\x18\t \x03(\t\x12\x16\n\x0e\x62irth_date_raw\x18\n \x01(\t\"\x8c\x01\n\x10HouseholdChanged\x12\x14\n\x0chousehold_id\x18\x01 \x01(\t\x12\x12\n\nsetai_code\x18\x02 \x01(\t\x12=\n\x07members\x18\x03 \x03(\x0b\x32,.mimamori.events.identity.v1.HouseholdMember\x12\x0f\n\x07version\x18\x04 \x01(\x03\"\x95\x02\n\x11ReferenceResolved\x12\x12\n\nrecord_key\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x17\n\x0freference_index\x18\x03 \x01(\x05\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x11\n\tperson_id\x18\x05 \x01(\t\x12\x36\n\x05grade\x18\x06 \x01(\x0e\x32\'.mimamori.events.identity.v1.MatchGrade\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x38\n\nprovenance\x18\x08 \x01(\x0b\x32$.mimamori.events.common.v1.SourceRef\x12\x0f\n\x07version\x18\t \x01(\x03\x12\x0f\n\x07removed\x18\n \x01(\x08\"g\n\rPersonsMerged\x12\x1b\n\x13surviving_person_id\x18\x01 \x01(\t\x12\x18\n\x10merged_person_id\x18\x02 \x01(\t\x12\x10\n\x08merge_id\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\"j\n\x0ePersonUnmerged\x12\x1b\n\x13surviving_person_id\x18\x01 \x01(\t\x12\x1a\n\x12restored_person_id\x18\x02 \x01(\t\x12\x10\n\x08merge_id\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t*\x95\x01\n\nMatchGrade\x12\x1b\n\x17MATCH_GRADE_UNSPECIFIED\x10\x00\x12\x17\n\x13MATCH_GRADE_CERTAIN\x10\x01\x12\x18\n\x14MATCH_GRADE_PROBABLE\x10\x02\x12\x18\n\x14MATCH_GRADE_POSSIBLE\x10\x03\x12\x1d\n\x19MATCH_GRADE_CERTAINLY_NOT\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(mimamori/events/identity/v1/person.proto\x12\x1bmimamori.events.identity.v1\x1a*mimamori/events/common/v1/provenance.proto\"\xb0\x01\n\x0cPersonLinked\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x12\n\nrecord_key\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x36\n\x05grade\x18\x04 \x01(\x0e\x32\'.mimamori.events.identity.v1.MatchGrade\x12\x10\n\x08\x61tena_no\x18\x05 \x01(\t\x12\x0f\n\x07\x63reated\x18\x06 \x01(\x08\x12\x0e\n\x06reason\x18\x07 \x01(\t\"\xdd\x01\n\x0fHouseholdMember\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x10\n\x08zokugara\x18\x02 \x01(\t\x12\x12\n\nbirth_date\x18\x03 \x01(\t\x12\x0b\n\x03sex\x18\x04 \x01(\t\x12\x10\n\x08resident\x18\x05 \x01(\x08\x12\x12\n\ndv_support\x18\x06 \x01(\x08\x12\x0f\n\x07is_head\x18\x07 \x01(\x08\x12\x19\n\x11parent_person_ids\x18\x08 \x03(\t\x12\x1a\n\x12sibling_person_ids\x18\t \x03(\t\x12\x16\n\x0e\x62irth_date_raw\x18\n \x01(\t\"\x9b\x01\n\x10HouseholdChanged\x12\x14\n\x0chousehold_id\x18\x01 \x01(\t\x12\x12\n\nsetai_code\x18\x02 \x01(\t\x12=\n\x07members\x18\x03 \x03(\x0b\x32,.mimamori.events.identity.v1.HouseholdMember\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\r\n\x05month\x18\x05 \x01(\t\"\x95\x02\n\x11ReferenceResolved\x12\x12\n\nrecord_key\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x17\n\x0freference_index\x18\x03 \x01(\x05\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x11\n\tperson_id\x18\x05 \x01(\t\x12\x36\n\x05grade\x18\x06 \x01(\x0e\x32\'.mimamori.events.identity.v1.MatchGrade\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x38\n\nprovenance\x18\x08 \x01(\x0b\x32$.mimamori.events.common.v1.SourceRef\x12\x0f\n\x07version\x18\t \x01(\x03\x12\x0f\n\x07removed\x18\n \x01(\x08\"g\n\rPersonsMerged\x12\x1b\n\x13surviving_person_id\x18\x01 \x01(\t\x12\x18\n\x10merged_person_id\x18\x02 \x01(\t\x12\x10\n\x08merge_id\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\"j\n\x0ePersonUnmerged\x12\x1b\n\x13surviving_person_id\x18\x01 \x01(\t\x12\x1a\n\x12restored_person_id\x18\x02 \x01(\t\x12\x10\n\x08merge_id\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t*\x95\x01\n\nMatchGrade\x12\x1b\n\x17MATCH_GRADE_UNSPECIFIED\x10\x00\x12\x17\n\x13MATCH_GRADE_CERTAIN\x10\x01\x12\x18\n\x14MATCH_GRADE_PROBABLE\x10\x02\x12\x18\n\x14MATCH_GRADE_POSSIBLE\x10\x03\x12\x1d\n\x19MATCH_GRADE_CERTAINLY_NOT\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mimamori.events.identity.v1.person_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MATCHGRADE']._serialized_start=1157
-  _globals['_MATCHGRADE']._serialized_end=1306
+  _globals['_MATCHGRADE']._serialized_start=1172
+  _globals['_MATCHGRADE']._serialized_end=1321
   _globals['_PERSONLINKED']._serialized_start=118
   _globals['_PERSONLINKED']._serialized_end=294
   _globals['_HOUSEHOLDMEMBER']._serialized_start=297
   _globals['_HOUSEHOLDMEMBER']._serialized_end=518
   _globals['_HOUSEHOLDCHANGED']._serialized_start=521
-  _globals['_HOUSEHOLDCHANGED']._serialized_end=661
-  _globals['_REFERENCERESOLVED']._serialized_start=664
-  _globals['_REFERENCERESOLVED']._serialized_end=941
-  _globals['_PERSONSMERGED']._serialized_start=943
-  _globals['_PERSONSMERGED']._serialized_end=1046
-  _globals['_PERSONUNMERGED']._serialized_start=1048
-  _globals['_PERSONUNMERGED']._serialized_end=1154
+  _globals['_HOUSEHOLDCHANGED']._serialized_end=676
+  _globals['_REFERENCERESOLVED']._serialized_start=679
+  _globals['_REFERENCERESOLVED']._serialized_end=956
+  _globals['_PERSONSMERGED']._serialized_start=958
+  _globals['_PERSONSMERGED']._serialized_end=1061
+  _globals['_PERSONUNMERGED']._serialized_start=1063
+  _globals['_PERSONUNMERGED']._serialized_end=1169
 # @@protoc_insertion_point(module_scope)

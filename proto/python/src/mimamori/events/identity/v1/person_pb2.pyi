@@ -145,7 +145,7 @@ Global___HouseholdMember: _TypeAlias = HouseholdMember  # noqa: Y015
 
 @_typing.final
 class HouseholdChanged(_message.Message):
-    """The full current membership of a household. Topic identity.household.v1, key = household_id."""
+    """The full membership of a household as of a month's 住民記録. Topic identity.household.v1, key = household_id."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -153,10 +153,13 @@ class HouseholdChanged(_message.Message):
     SETAI_CODE_FIELD_NUMBER: _builtins.int
     MEMBERS_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
     household_id: _builtins.str
     setai_code: _builtins.str
     version: _builtins.int
     """increases with every change of this household"""
+    month: _builtins.str
+    """YYYYMM of the 住民記録 delivery this membership is as of: it holds from that"""
     @_builtins.property
     def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___HouseholdMember]: ...
     def __init__(
@@ -166,10 +169,11 @@ class HouseholdChanged(_message.Message):
         setai_code: _builtins.str = ...,
         members: _abc.Iterable[Global___HouseholdMember] | None = ...,
         version: _builtins.int = ...,
+        month: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["household_id", b"household_id", "members", b"members", "setai_code", b"setai_code", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["household_id", b"household_id", "members", b"members", "month", b"month", "setai_code", b"setai_code", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from mimamori.events.common.v1 import provenance_pb2 as mimamori_dot_events_dot_common_dot_v1_dot_provenance__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-mimamori/events/ingest/v1/person_record.proto\x12\x19mimamori.events.ingest.v1\x1a*mimamori/events/common/v1/provenance.proto\"&\n\nSourceDate\x12\x0b\n\x03raw\x18\x01 \x01(\t\x12\x0b\n\x03iso\x18\x02 \x01(\t\"\x8e\x04\n\x14PersonRecordReceived\x12\x12\n\nrecord_key\x18\x01 \x01(\t\x12\x38\n\nprovenance\x18\x02 \x01(\x0b\x32$.mimamori.events.common.v1.SourceRef\x12\x37\n\x06\x63hange\x18\x03 \x01(\x0e\x32\'.mimamori.events.ingest.v1.RecordChange\x12\x10\n\x08\x61tena_no\x18\x04 \x01(\t\x12\x12\n\nsetai_code\x18\x05 \x01(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x11\n\tname_kana\x18\x07 \x01(\t\x12\x0b\n\x03sex\x18\x08 \x01(\t\x12\x39\n\nbirth_date\x18\t \x01(\x0b\x32%.mimamori.events.ingest.v1.SourceDate\x12\x10\n\x08zokugara\x18\n \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x0b \x01(\t\x12=\n\x0eresident_since\x18\x0c \x01(\x0b\x32%.mimamori.events.ingest.v1.SourceDate\x12\x15\n\rchange_reason\x18\r \x01(\t\x12:\n\x0b\x63hange_date\x18\x0e \x01(\x0b\x32%.mimamori.events.ingest.v1.SourceDate\x12\x17\n\x0fresident_status\x18\x0f \x01(\t\x12\x12\n\ndv_support\x18\x10 \x01(\x08*|\n\x0cRecordChange\x12\x1d\n\x19RECORD_CHANGE_UNSPECIFIED\x10\x00\x12\x17\n\x13RECORD_CHANGE_ADDED\x10\x01\x12\x19\n\x15RECORD_CHANGE_CHANGED\x10\x02\x12\x19\n\x15RECORD_CHANGE_REMOVED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-mimamori/events/ingest/v1/person_record.proto\x12\x19mimamori.events.ingest.v1\x1a*mimamori/events/common/v1/provenance.proto\"&\n\nSourceDate\x12\x0b\n\x03raw\x18\x01 \x01(\t\x12\x0b\n\x03iso\x18\x02 \x01(\t\"\x9d\x04\n\x14PersonRecordReceived\x12\x12\n\nrecord_key\x18\x01 \x01(\t\x12\x38\n\nprovenance\x18\x02 \x01(\x0b\x32$.mimamori.events.common.v1.SourceRef\x12\x37\n\x06\x63hange\x18\x03 \x01(\x0e\x32\'.mimamori.events.ingest.v1.RecordChange\x12\x10\n\x08\x61tena_no\x18\x04 \x01(\t\x12\x12\n\nsetai_code\x18\x05 \x01(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x11\n\tname_kana\x18\x07 \x01(\t\x12\x0b\n\x03sex\x18\x08 \x01(\t\x12\x39\n\nbirth_date\x18\t \x01(\x0b\x32%.mimamori.events.ingest.v1.SourceDate\x12\x10\n\x08zokugara\x18\n \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x0b \x01(\t\x12=\n\x0eresident_since\x18\x0c \x01(\x0b\x32%.mimamori.events.ingest.v1.SourceDate\x12\x15\n\rchange_reason\x18\r \x01(\t\x12:\n\x0b\x63hange_date\x18\x0e \x01(\x0b\x32%.mimamori.events.ingest.v1.SourceDate\x12\x17\n\x0fresident_status\x18\x0f \x01(\t\x12\x12\n\ndv_support\x18\x10 \x01(\x08\x12\r\n\x05month\x18\x11 \x01(\t*|\n\x0cRecordChange\x12\x1d\n\x19RECORD_CHANGE_UNSPECIFIED\x10\x00\x12\x17\n\x13RECORD_CHANGE_ADDED\x10\x01\x12\x19\n\x15RECORD_CHANGE_CHANGED\x10\x02\x12\x19\n\x15RECORD_CHANGE_REMOVED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mimamori.events.ingest.v1.person_record_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RECORDCHANGE']._serialized_start=689
-  _globals['_RECORDCHANGE']._serialized_end=813
+  _globals['_RECORDCHANGE']._serialized_start=704
+  _globals['_RECORDCHANGE']._serialized_end=828
   _globals['_SOURCEDATE']._serialized_start=120
   _globals['_SOURCEDATE']._serialized_end=158
   _globals['_PERSONRECORDRECEIVED']._serialized_start=161
-  _globals['_PERSONRECORDRECEIVED']._serialized_end=687
+  _globals['_PERSONRECORDRECEIVED']._serialized_end=702
 # @@protoc_insertion_point(module_scope)

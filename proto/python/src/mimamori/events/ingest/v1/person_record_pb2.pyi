@@ -87,6 +87,7 @@ class PersonRecordReceived(_message.Message):
     CHANGE_DATE_FIELD_NUMBER: _builtins.int
     RESIDENT_STATUS_FIELD_NUMBER: _builtins.int
     DV_SUPPORT_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
     record_key: _builtins.str
     """stable per (municipality, source, 宛名番号)"""
     change: Global___RecordChange.ValueType
@@ -109,6 +110,8 @@ class PersonRecordReceived(_message.Message):
     """住民 / 消除"""
     dv_support: _builtins.bool
     """支援措置: the address must not be shown without strict need"""
+    month: _builtins.str
+    """extraction month of the delivered file, YYYYMM"""
     @_builtins.property
     def provenance(self) -> _provenance_pb2.SourceRef: ...
     @_builtins.property
@@ -140,10 +143,11 @@ class PersonRecordReceived(_message.Message):
         change_date: Global___SourceDate | None = ...,
         resident_status: _builtins.str = ...,
         dv_support: _builtins.bool = ...,
+        month: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["birth_date", b"birth_date", "change_date", b"change_date", "provenance", b"provenance", "resident_since", b"resident_since"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "atena_no", b"atena_no", "birth_date", b"birth_date", "change", b"change", "change_date", b"change_date", "change_reason", b"change_reason", "dv_support", b"dv_support", "name", b"name", "name_kana", b"name_kana", "provenance", b"provenance", "record_key", b"record_key", "resident_since", b"resident_since", "resident_status", b"resident_status", "setai_code", b"setai_code", "sex", b"sex", "zokugara", b"zokugara"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "atena_no", b"atena_no", "birth_date", b"birth_date", "change", b"change", "change_date", b"change_date", "change_reason", b"change_reason", "dv_support", b"dv_support", "month", b"month", "name", b"name", "name_kana", b"name_kana", "provenance", b"provenance", "record_key", b"record_key", "resident_since", b"resident_since", "resident_status", b"resident_status", "setai_code", b"setai_code", "sex", b"sex", "zokugara", b"zokugara"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
