@@ -23,7 +23,7 @@ class CaseworkUnitOfWork(UnitOfWork):
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.observations = ObservationRepository(
-            self.session, self._tables["observations"], known=self._tables["known_persons"]
+            self.session, self._tables["observations"], known=self._tables["known_persons"], rows=self.rows
         )
         self.persons = KnownPersonRepository(self.session, self._tables["known_persons"])
         return self

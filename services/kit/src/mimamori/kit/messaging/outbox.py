@@ -17,12 +17,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    insert,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from mimamori.kit.db import BigKey
+from mimamori.kit.db import BigKey, Prebuilt
 from mimamori.kit.messaging.bus import EventBus
 from mimamori.kit.messaging.envelope import Envelope
 
@@ -65,6 +66,12 @@ def outbox_table(metadata: MetaData) -> Table:
     return table
 
 
+ROW_KEYS = (
+    "id", "topic", "key", "type", "source", "payload", "municipality", "actor", "purpose", "traceparent",
+    "tracestate", "created_at", "event_time",
+)
+
+
 def envelope_row(envelope: Envelope) -> dict[str, Any]:
     """The outbox row that stands for an envelope."""
     return {
@@ -98,6 +105,8 @@ class Outbox:
         linger_seconds: float = 0.0,
     ) -> None:
         self.table = table
+        # The insert of a unit of work's events, for units that run it on the driver connection (see Prebuilt).
+        self.insert = Prebuilt(insert(table).inline(), keys=ROW_KEYS)
         self._sessions = sessions
         self._bus = bus
         self._poll = poll_seconds
