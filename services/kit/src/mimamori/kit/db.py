@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, Integer, event
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement, Executable
 
 # A 64-bit key that is also SQLite's rowid alias, so autoincrement works on both.
 BigKey = BigInteger().with_variant(Integer, "sqlite")
@@ -55,9 +55,12 @@ class Prebuilt:
 
     def __init__(self, statement: Executable, *, keys: Sequence[str] | None = None) -> None:
         self.statement = statement
-        compiled = statement.compile(dialect=asyncpg_dialect(), column_keys=list(keys) if keys is not None else None)
+        compiled = cast(ClauseElement, statement).compile(
+            dialect=asyncpg_dialect(),  # type: ignore[no-untyped-call]
+            column_keys=list(keys) if keys is not None else None,
+        )
         self.sql = compiled.string
-        self.keys: tuple[str, ...] = tuple(compiled.positiontup or ())
+        self.keys: tuple[str, ...] = tuple(getattr(compiled, "positiontup", None) or ())
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         """The positional arguments of the driver's statement from named parameters."""
