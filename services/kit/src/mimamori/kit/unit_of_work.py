@@ -10,10 +10,10 @@ from typing import Any, Self, cast
 
 from google.protobuf.message import Message
 from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from mimamori.contracts import event_type, topic_of
-from mimamori.kit.db import Prebuilt
+from mimamori.kit.db import Prebuilt, driver_of, is_connection_fault, runs_prebuilt
 from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.messaging.outbox import AUTOCOMMIT, Outbox, envelope_row
 from mimamori.kit.telemetry import current_traceparent
@@ -100,9 +100,9 @@ class UnitOfWork:
             connection = await engine.connect()
             await connection.execution_options(**AUTOCOMMIT)
             self.session = cast(AsyncSession, connection)
-            if engine.dialect.driver == "asyncpg":
+            if runs_prebuilt(engine):
                 # Outside a transaction, a statement sent on the driver's connection is what SQLAlchemy would send.
-                self._driver = (await connection.get_raw_connection()).driver_connection
+                self._driver = await driver_of(connection)
             return self
         self.session = self._sessions()
         if self.autocommit:
@@ -112,6 +112,13 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._driver is not None:
+            # Statements on the driver commit by themselves: nothing to roll back. A connection whose failure
+            # SQLAlchemy never saw must not go back to the pool if it may be broken.
+            if exc is not None and is_connection_fault(exc, self._driver):
+                await cast(AsyncConnection, self.session).invalidate()
+            await self.session.close()
+            return
         if not self._committed:
             await self.session.rollback()
         await self.session.close()
