@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -40,25 +38,6 @@ LAG_WATCH_SECONDS = 5.0
 # (fetch_max_wait_ms), so a longer poll costs no latency, only fewer wake-ups of an idle consumer.
 POLL_TIMEOUT_MS = 250
 IDLE_FETCH_WAIT_MS = 1000
-
-
-@dataclass(slots=True)
-class Handling:
-    """A batch of records whose delivery runs on the loop."""
-
-    records: list[Any]
-    positions: list[int]  # the record index of each delivered envelope
-    future: concurrent.futures.Future[int] | None  # None: nothing to deliver (every record was poison)
-
-    def result(self) -> int:
-        """Wait for the delivery; return how many records, from the first, are done with."""
-        if self.future is None:
-            return len(self.records)
-        handled = int(self.future.result())
-        if handled == len(self.positions):
-            return len(self.records)
-        # Records before the first unhandled envelope are done (poison among them was dead-lettered on submit).
-        return self.positions[handled]
 
 
 class KafkaBus:
@@ -281,7 +260,6 @@ class KafkaBus:
             metadata_max_age_ms=CONSUMER_METADATA_MAX_AGE_MS,
         )
         last_lag_check = 0.0
-        in_flight: Handling | None = None
         committing: dict[TopicPartition, OffsetAndMetadata] = {}
         failed: list[BaseException] = []
 
@@ -294,25 +272,20 @@ class KafkaBus:
             # nothing, and a missed metadata change would leave it idle until the next metadata refresh.
             for topic in subscription.topics:
                 consumer.partitions_for_topic(self._namespace + topic)
-            # One batch is handled on the loop while the next is fetched and decoded here: the records already in
-            # the consumer's buffer wait for their turn, not for a fetch. Batches are still handled one after the
-            # other, in partition order, and each batch's offsets are committed only after its transaction.
             while not self._stopping.is_set():
                 if failed:
                     # A refused commit (a rebalance took the partition): start over from the committed offsets.
                     raise failed[0]
-                batch = consumer.poll(
-                    timeout_ms=0 if in_flight is not None else POLL_TIMEOUT_MS, max_records=subscription.max_batch
-                )
+                batch = consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=subscription.max_batch)
                 # Every partition's records of this poll in one delivery (one transaction when the subscription
                 # handles batches): order within each partition is kept, which is all Kafka promises.
                 records = [record for partition in batch.values() for record in partition]
                 if records and subscription.gather_seconds > 0:
                     records = self._gather(subscription, consumer, records)
-                if in_flight is not None:
-                    handled = in_flight.result()
+                if records:
+                    handled = self._handle(subscription, records, loop)
                     done: dict[TopicPartition, int] = {}
-                    for record in in_flight.records[:handled]:
+                    for record in records[:handled]:
                         done[TopicPartition(record.topic, record.partition)] = record.offset + 1
                     if done:
                         # Committed after the effect's own transaction, as before, but without waiting for the
@@ -323,35 +296,19 @@ class KafkaBus:
                         consumer.commit_async(offsets, callback=committed)
                         for tp, offset in done.items():
                             self._advance(self._handled, (subscription.group, tp), offset)
-                    if handled < len(in_flight.records):
-                        break  # only when stopping: the rest (and what was fetched since) comes again
-                    in_flight = None
-                if records:
-                    in_flight = self._submit(subscription, records, loop)
+                    if handled < len(records):
+                        break  # only when stopping: the rest comes again from the committed offsets
                 now = time.monotonic()
                 watched = now - self._lag_watched < LAG_WATCH_SECONDS
                 if now - last_lag_check > (LAG_REFRESH_WATCHED if watched else LAG_REFRESH_IDLE):
                     last_lag_check = now
                     self._measure_lag(subscription.group, consumer)
-            if in_flight is not None and not failed:
-                # Stopped with a batch under way: let it finish, so what it committed is also committed here.
-                with contextlib.suppress(Exception):
-                    handled = in_flight.result()
-                    for record in in_flight.records[:handled]:
-                        tp = TopicPartition(record.topic, record.partition)
-                        committing[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
-                in_flight = None
             owned = {tp: offset for tp, offset in committing.items() if tp in consumer.assignment()}
             if owned and not failed:
                 # A clean stop: what was handled is committed before the consumer leaves (fewer redeliveries).
                 with contextlib.suppress(Exception):
                     consumer.commit(owned)
         finally:
-            if in_flight is not None:
-                # Failing with a batch under way: it ends before the next consumer delivers the same records again
-                # (whatever it raises, the failure that got us here is the one that propagates).
-                with contextlib.suppress(BaseException):
-                    in_flight.result()
             consumer.close(autocommit=False)
 
     def _gather(self, subscription: Subscription, consumer: KafkaConsumer, records: list[Any]) -> list[Any]:
@@ -367,10 +324,8 @@ class KafkaBus:
         # Partition order is kept: each partition's records are appended in the order they were fetched.
         return records
 
-    def _submit(
-        self, subscription: Subscription, records: list[Any], loop: asyncio.AbstractEventLoop
-    ) -> Handling:
-        """Start delivering records (in partition order) on the loop."""
+    def _handle(self, subscription: Subscription, records: list[Any], loop: asyncio.AbstractEventLoop) -> int:
+        """Deliver records (in partition order); return how many, from the first, are done with."""
         envelopes: list[Envelope] = []
         poison: list[Envelope] = []
         positions: list[int] = []  # record index of each envelope, so a partial delivery maps back to offsets
@@ -399,12 +354,14 @@ class KafkaBus:
         if poison:
             asyncio.run_coroutine_threadsafe(self.publish(poison), loop).result()
         if not envelopes:
-            return Handling(records=records, positions=positions, future=None)
+            return len(records)
         stopping = self._stopping.is_set
         delivery = deliver_batch(subscription, envelopes, dead_letter=self._dead_letter, stopping=stopping)
-        return Handling(
-            records=records, positions=positions, future=asyncio.run_coroutine_threadsafe(delivery, loop)
-        )
+        handled = int(asyncio.run_coroutine_threadsafe(delivery, loop).result())
+        if handled == len(envelopes):
+            return len(records)
+        # Records before the first unhandled envelope are done (poison among them was dead-lettered above).
+        return positions[handled]
 
     async def _dead_letter(self, envelope: Envelope) -> None:
         await self.publish([envelope])
