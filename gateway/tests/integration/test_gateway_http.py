@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ import aiohttp
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from mimamori.gateway.adapters.dev_issuer import DevIssuer
 from mimamori.gateway.adapters.forwarders import HttpForwarder, UpstreamRequest, UpstreamUnavailable
@@ -234,6 +235,46 @@ async def test_http_forwarder_streams_requests_and_responses(
         assert headers["etag"] == '"v1"' and "transfer-encoding" not in headers
     finally:
         await forwarder.close()
+
+
+def cookie_app() -> FastAPI:
+    app = bare_app()
+
+    @app.get("/v1/set")
+    async def set_cookie() -> Response:
+        response = Response("set")
+        response.set_cookie("session", "caller-a")
+        return response
+
+    @app.get("/v1/echo")
+    async def echo(request: Request) -> dict[str, str | None]:
+        return {"cookie": request.headers.get("cookie")}
+
+    return app
+
+
+async def test_http_forwarder_never_carries_a_cookie_one_caller_got_to_the_next() -> None:
+    async with serving(lambda base: cookie_app()) as base:
+        # By host name, as in a deployment (a cookie jar keeps no cookie of a bare IP address anyway).
+        by_name = base.replace("127.0.0.1", "localhost")
+        forwarder = HttpForwarder(upstream={"casework": by_name}.get, pool_size=1)
+
+        async def get(path: bytes) -> tuple[dict[str, str], bytes]:
+            request = UpstreamRequest(
+                service="casework", method="GET", raw_path=path, query_string=b"", headers=[], body=None
+            )
+            response = await forwarder.forward(request)
+            body = await read(response.body)
+            await response.release()
+            return {k.decode().lower(): v.decode() for k, v in response.headers}, body
+
+        try:
+            headers, _ = await get(b"/v1/set")
+            assert "session=caller-a" in headers["set-cookie"]  # passed back to the caller it was meant for
+            _, echoed = await get(b"/v1/echo")
+        finally:
+            await forwarder.close()
+    assert json.loads(echoed) == {"cookie": None}
 
 
 async def test_http_forwarder_reports_an_unreachable_service() -> None:

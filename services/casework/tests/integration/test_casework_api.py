@@ -34,16 +34,24 @@ async def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 def linked(person_id: str) -> Envelope:
     message = person_pb2.PersonLinked(person_id=person_id, record_key="r1", source="jumin", created=True)
     return Envelope(
-        topic=topic_of(message), key=person_id, type=event_type(message), source="identity",
-        payload=message.SerializeToString(), municipality="143669",
+        topic=topic_of(message),
+        key=person_id,
+        type=event_type(message),
+        source="identity",
+        payload=message.SerializeToString(),
+        municipality="143669",
     )
 
 
 def headers(rt: Runtime, *, purpose: str = "case_support", roles: tuple[str, ...] = ("caseworker",)) -> dict[str, str]:
     assert rt.platform.context_signer is not None
     context = AccessContext(
-        subject="staff-001", roles=list(roles), org_unit="子ども育成班", purpose=purpose,
-        decision_id=str(uuid.uuid4()), municipality="143669",
+        subject="staff-001",
+        roles=list(roles),
+        org_unit="子ども育成班",
+        purpose=purpose,
+        decision_id=str(uuid.uuid4()),
+        municipality="143669",
     )
     return {CONTEXT_HEADER: rt.platform.context_signer.sign(context)}
 

@@ -37,8 +37,12 @@ async def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 async def known(rt: Runtime, person_id: str) -> None:
     message = person_pb2.PersonLinked(person_id=person_id, record_key="r1", source="jumin", created=True)
     envelope = Envelope(
-        topic=topic_of(message), key=person_id, type=event_type(message), source="identity",
-        payload=message.SerializeToString(), municipality="143669",
+        topic=topic_of(message),
+        key=person_id,
+        type=event_type(message),
+        source="identity",
+        payload=message.SerializeToString(),
+        municipality="143669",
     )
     await rt.platform.bus.publish([envelope])
     await rt.wait_idle()
@@ -49,8 +53,12 @@ def headers(
 ) -> dict[str, str]:
     assert rt.platform.context_signer is not None
     context = AccessContext(
-        subject=subject, roles=list(roles), org_unit="子ども育成班", purpose=purpose,
-        decision_id=str(uuid.uuid4()), municipality="143669",
+        subject=subject,
+        roles=list(roles),
+        org_unit="子ども育成班",
+        purpose=purpose,
+        decision_id=str(uuid.uuid4()),
+        municipality="143669",
     )
     return {CONTEXT_HEADER: rt.platform.context_signer.sign(context)}
 

@@ -37,8 +37,12 @@ async def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 def envelope(message: Message, *, key: str) -> Envelope:
     return Envelope(
-        topic=topic_of(message), key=key, type=event_type(message), source="identity",
-        payload=message.SerializeToString(), municipality="143669",
+        topic=topic_of(message),
+        key=key,
+        type=event_type(message),
+        source="identity",
+        payload=message.SerializeToString(),
+        municipality="143669",
     )
 
 
@@ -76,8 +80,12 @@ async def persons(rt: Runtime, count: int) -> list[str]:
 def headers(rt: Runtime) -> dict[str, str]:
     assert rt.platform.context_signer is not None
     context = AccessContext(
-        subject="cw-1", roles=["caseworker"], org_unit="子ども育成班", purpose="case_support",
-        decision_id=str(uuid.uuid4()), municipality="143669",
+        subject="cw-1",
+        roles=["caseworker"],
+        org_unit="子ども育成班",
+        purpose="case_support",
+        decision_id=str(uuid.uuid4()),
+        municipality="143669",
     )
     return {CONTEXT_HEADER: rt.platform.context_signer.sign(context)}
 
@@ -110,9 +118,7 @@ async def answers(http: httpx.AsyncClient, rt: Runtime, people: list[str]) -> di
     found: dict[str, Any] = {}
     for p in people:
         found[f"cases {p}"] = (await http.get("/v1/cases", params={"person_id": p}, headers=headers(rt))).json()
-        found[f"observations {p}"] = (
-            await http.get(f"/v1/persons/{p}/observations", headers=headers(rt))
-        ).json()
+        found[f"observations {p}"] = (await http.get(f"/v1/persons/{p}/observations", headers=headers(rt))).json()
     found["all cases"] = (await http.get("/v1/cases", headers=headers(rt))).json()
     return found
 

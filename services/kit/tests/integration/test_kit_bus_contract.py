@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 import pytest
@@ -137,6 +137,43 @@ async def test_events_of_one_key_arrive_in_the_order_they_were_published(
     for e in seen:
         delivered[e.key].append(e.id)
     assert delivered == published
+
+
+async def test_a_group_handles_one_batch_at_a_time_in_order_while_more_wait(
+    harness: Harness, eventually: Eventually
+) -> None:
+    seen: list[Envelope] = []
+    active = 0
+    most = 0
+
+    async def handle_batch(envelopes: Sequence[Envelope]) -> None:
+        nonlocal active, most
+        active += 1
+        most = max(most, active)
+        await asyncio.sleep(0.02)  # slow work: the next batches are fetched meanwhile
+        seen.extend(envelopes)
+        active -= 1
+
+    async def handle(envelope: Envelope) -> None:
+        await handle_batch([envelope])
+
+    subscription = Subscription(
+        harness.group("serial"), (harness.topic,), handle, batch_handler=handle_batch, max_batch=5
+    )
+    harness.bus.subscribe(subscription)
+    await harness.bus.start()
+    published: dict[str, list[str]] = defaultdict(list)
+    for batch in range(6):
+        events = [harness.envelope(("k-a", "k-b")[i % 2], batch * 10 + i) for i in range(10)]
+        await harness.bus.publish(events)
+        for e in events:
+            published[e.key].append(e.id)
+    await eventually(lambda: len(seen) >= 60, what="every event")
+    delivered: dict[str, list[str]] = defaultdict(list)
+    for e in seen:
+        delivered[e.key].append(e.id)
+    assert delivered == published
+    assert most == 1
 
 
 async def test_a_new_group_starts_from_the_earliest_offset(harness: Harness, eventually: Eventually) -> None:

@@ -148,6 +148,9 @@ class HttpForwarder:
                     limit=self._pool_size, limit_per_host=self._pool_size, keepalive_timeout=30
                 ),
                 timeout=self._timeout,
+                # One session serves every caller: it must not keep a cookie a service set for one of them (and
+                # skipping the jar's filtering and updating is cheaper on every request).
+                cookie_jar=aiohttp.DummyCookieJar(),
                 auto_decompress=False,  # bodies pass through as the service encoded them
                 skip_auto_headers=("Accept-Encoding", "User-Agent", "Content-Type"),
             )

@@ -185,7 +185,8 @@ class Gate:
                 decision_id=decision_id,
                 purpose=verdict.purpose,
             )
-        context = AccessContext(
+        # Built from checked values of the right types: no validation pass needed (model_construct).
+        context = AccessContext.model_construct(
             subject=principal.subject,
             roles=sorted(principal.roles),
             org_unit=principal.org_unit,

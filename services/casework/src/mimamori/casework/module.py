@@ -18,6 +18,10 @@ class CaseworkModule(ServiceModule):
     name = "casework"
     dependencies = ("identity", "audit")
     migrations = "mimamori.casework:migrations"
+    # Most of casework's outbox is the audit trail of reads, which nobody waits for: a longer linger lets one relay
+    # cycle (a SELECT, a produce request, an UPDATE) carry several requests' records (measured: casework's CPU per
+    # audited read ~15-30% lower at 150 reads/s than with the kit's 10 ms).
+    outbox_linger = 0.025
 
     def __init__(self) -> None:
         self.port = CaseworkSettings().port

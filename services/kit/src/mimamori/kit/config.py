@@ -39,6 +39,11 @@ class PlatformSettings(BaseSettings):
     otlp_endpoint: str | None = None
     log_level: str = "INFO"
     outbox_poll_seconds: float = 1.0
+    outbox_linger_seconds: float | None = Field(
+        default=None,
+        ge=0.0,
+        description="how long a relay waits after a commit to take more rows at once; None = each module's default",
+    )
     consumer_retries: int = 3
 
     @model_validator(mode="after")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, cast
 
+import asyncpg
 from sqlalchemy import BigInteger, Integer, event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql import ClauseElement, Executable
 
 # A 64-bit key that is also SQLite's rowid alias, so autoincrement works on both.
 BigKey = BigInteger().with_variant(Integer, "sqlite")
@@ -42,3 +47,58 @@ def create_engine(url: str, *, schema: str | None, pool_size: int = 10) -> Async
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class Prebuilt:
+    """A Core statement compiled once for asyncpg. A unit of work in autocommit on PostgreSQL runs it straight on the
+    driver's connection (asyncpg keeps it prepared): no SQLAlchemy execution context, result object or greenlet
+    switch per call, the main cost of a point read. Anywhere else (SQLite, a transaction) the same statement runs
+    through SQLAlchemy, so both forms share one query."""
+
+    def __init__(self, statement: Executable, *, keys: Sequence[str] | None = None) -> None:
+        self.statement = statement
+        compiled = cast(ClauseElement, statement).compile(
+            dialect=asyncpg_dialect(),  # type: ignore[no-untyped-call]
+            column_keys=list(keys) if keys is not None else None,
+        )
+        self.sql = compiled.string
+        self.keys: tuple[str, ...] = tuple(getattr(compiled, "positiontup", None) or ())
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments of the driver's statement from named parameters."""
+        return [params[key] for key in self.keys]
+
+
+def runs_prebuilt(engine: AsyncEngine) -> bool:
+    """Whether Prebuilt statements run on this engine's driver connections (asyncpg)."""
+    return engine.dialect.driver == "asyncpg"
+
+
+async def driver_of(connection: AsyncConnection) -> Any:
+    """asyncpg's connection under a pooled one. Outside a transaction SQLAlchemy began, each statement sent on it
+    commits by itself."""
+    return (await connection.get_raw_connection()).driver_connection
+
+
+def is_connection_fault(error: BaseException, driver: Any) -> bool:
+    """Whether a failure on a driver connection may have left it unusable: anything but an error the server
+    reported on a live connection (a constraint, a syntax error), including a cancellation mid-statement."""
+    return (
+        driver.is_closed()
+        or not isinstance(error, asyncpg.PostgresError)
+        or isinstance(error, asyncpg.PostgresConnectionError)
+    )
+
+
+@contextlib.asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """A pooled connection's asyncpg connection, each statement committing by itself; a connection that failed
+    beyond a server-reported error is discarded rather than pooled (SQLAlchemy never saw its failure)."""
+    async with engine.connect() as connection:
+        driver = await driver_of(connection)
+        try:
+            yield driver
+        except BaseException as error:
+            if is_connection_fault(error, driver):
+                await connection.invalidate()
+            raise

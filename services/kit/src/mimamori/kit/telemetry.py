@@ -16,24 +16,30 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags, TraceState
 from pythonjsonlogger.json import JsonFormatter
 
 _provider: TracerProvider | None = None
 _tracer: trace.Tracer | None = None
+# Whether a child of an unsampled remote parent is never recorded here (the parent-based sampler this module
+# installs): such a span is then made directly, without the SDK's extraction and sampling (most spans in production).
+_unsampled_children_skipped = False
+_ids = RandomIdGenerator()
 
 
 def setup_tracing(
     *, service_name: str, ratio: float, otlp_endpoint: str | None, extra_processors: list[SpanProcessor] | None = None
 ) -> TracerProvider:
     """Install one tracer provider for this process (idempotent: the first call wins, later ones add processors)."""
-    global _provider
+    global _provider, _unsampled_children_skipped
     if _provider is None:
         _provider = TracerProvider(
             resource=Resource.create({"service.name": service_name}),
             sampler=ParentBased(TraceIdRatioBased(ratio)),
         )
+        _unsampled_children_skipped = True
         if otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -67,6 +73,22 @@ def span_from(
     carrier: Mapping[str, str], name: str, *, kind: SpanKind, attributes: dict[str, Any] | None = None
 ) -> Iterator[Span]:
     """A span that continues the trace named in a carrier (HTTP headers or an event's trace context)."""
+    unsampled = _unsampled_parent(carrier) if _unsampled_children_skipped else None
+    if unsampled is not None:
+        # What the SDK makes of a child of an unsampled parent under ParentBased: a non-recording span with a new
+        # span id in the same trace, unsampled, that processors never see. It is current, so events published
+        # within it carry the trace on.
+        trace_id, state = unsampled
+        context = SpanContext(
+            trace_id, _ids.generate_span_id(), is_remote=False, trace_flags=TraceFlags(0), trace_state=state
+        )
+        child = NonRecordingSpan(context)
+        token = otel_context.attach(trace.set_span_in_context(child))
+        try:
+            yield child
+        finally:
+            otel_context.detach(token)
+        return
     parent = propagate.extract(dict(carrier))
     global _tracer
     if _tracer is None:
@@ -79,6 +101,21 @@ def span_from(
             yield span
     finally:
         otel_context.detach(token)
+
+
+def _unsampled_parent(carrier: Mapping[str, str]) -> tuple[int, TraceState] | None:
+    """The trace id and state of a valid W3C traceparent whose sampled flag is off, else None."""
+    header = carrier.get("traceparent", "")
+    if len(header) != 55 or not header.startswith("00-") or header[35] != "-" or header[52] != "-":
+        return None
+    try:
+        trace_id, parent_span, flags = int(header[3:35], 16), int(header[36:52], 16), int(header[53:], 16)
+    except ValueError:
+        return None
+    if trace_id == 0 or parent_span == 0 or flags & 1:
+        return None
+    state = carrier.get("tracestate", "")
+    return trace_id, TraceState.from_header([state]) if state else TraceState()
 
 
 class TraceIdFilter(logging.Filter):

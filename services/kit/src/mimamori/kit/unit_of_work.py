@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, cast
 
 from google.protobuf.message import Message
 from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from mimamori.contracts import event_type, topic_of
+from mimamori.kit.db import Prebuilt, driver_of, is_connection_fault, runs_prebuilt
 from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.messaging.outbox import AUTOCOMMIT, Outbox, envelope_row
 from mimamori.kit.telemetry import current_traceparent
@@ -85,10 +86,13 @@ class UnitOfWork:
         self._municipality = municipality
         self._envelopes: list[Envelope] = []
         self._committed = False
+        # asyncpg's connection under this unit's, when it runs Prebuilt statements itself (autocommit, PostgreSQL).
+        self._driver: Any = None
 
     async def __aenter__(self) -> Self:
         self._envelopes = []
         self._committed = False
+        self._driver = None
         engine = self._sessions.kw.get("bind")
         if self.autocommit and isinstance(engine, AsyncEngine):
             # No ORM Session for a unit whose statements each commit by themselves: a pooled connection in
@@ -96,6 +100,9 @@ class UnitOfWork:
             connection = await engine.connect()
             await connection.execution_options(**AUTOCOMMIT)
             self.session = cast(AsyncSession, connection)
+            if runs_prebuilt(engine):
+                # Outside a transaction, a statement sent on the driver's connection is what SQLAlchemy would send.
+                self._driver = await driver_of(connection)
             return self
         self.session = self._sessions()
         if self.autocommit:
@@ -105,9 +112,22 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._driver is not None:
+            # Statements on the driver commit by themselves: nothing to roll back. A connection whose failure
+            # SQLAlchemy never saw must not go back to the pool if it may be broken.
+            if exc is not None and is_connection_fault(exc, self._driver):
+                await cast(AsyncConnection, self.session).invalidate()
+            await self.session.close()
+            return
         if not self._committed:
             await self.session.rollback()
         await self.session.close()
+
+    async def rows(self, query: Prebuilt, params: Mapping[str, Any]) -> Sequence[Any]:
+        """The rows of a prebuilt query (each readable by column name: `row["id"]`)."""
+        if self._driver is not None:
+            return await self._driver.fetch(query.sql, *query.arguments(params))  # type: ignore[no-any-return]
+        return (await self.session.execute(query.statement, dict(params))).mappings().all()
 
     def publish(
         self, message: Message, *, key: str, actor: str = "", purpose: str = "", topic: str | None = None
@@ -188,9 +208,17 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Write the outbox rows and commit everything together, then wake the relay."""
-        if self._envelopes:
+        if self._envelopes and self._driver is not None:
+            insert_row = self._outbox.insert
+            rows = [insert_row.arguments(envelope_row(e)) for e in self._envelopes]
+            if len(rows) == 1:
+                await self._driver.execute(insert_row.sql, *rows[0])
+            else:
+                await self._driver.executemany(insert_row.sql, rows)  # one statement: the rows commit together
+        elif self._envelopes:
             await self.session.execute(insert(self._outbox.table), [envelope_row(e) for e in self._envelopes])
-        await self.session.commit()
+        if self._driver is None:
+            await self.session.commit()  # in autocommit on the driver there is nothing left to commit
         self._committed = True
         if self._envelopes:
             self._outbox.notify()

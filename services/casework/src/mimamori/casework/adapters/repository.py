@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, String, Table, bindparam, insert, select, update
+from sqlalchemy import String, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mimamori.casework.adapters.aliases import person_group
 from mimamori.casework.domain.model import Observation, ObservationCategory
+from mimamori.kit.db import Prebuilt
+
+Rows = Callable[[Prebuilt, Mapping[str, Any]], Awaitable[Sequence[Any]]]
 
 
 class ObservationRepository:
     """見守り情報 rows."""
 
-    def __init__(self, session: AsyncSession, table: Table, *, known: Table, aliases: Table) -> None:
+    def __init__(self, session: AsyncSession, table: Table, *, known: Table, aliases: Table, rows: Rows) -> None:
         self._session = session
         self._t = table
         self._known = known
         self._aliases = aliases
+        self._rows = rows
 
     async def add(self, observation: Observation) -> None:
         """Store a new observation."""
@@ -40,17 +45,13 @@ class ObservationRepository:
         """A known person's observations (with those recorded under ids identity merged into them), newest first,
         or None when the person is not known: one round trip (a second only for an empty page past the first,
         where the join cannot tell)."""
-        rows = (
-            await self._session.execute(
-                _known_page(self._t, self._known, self._aliases),
-                {"person_id": person_id, "limit": limit, "offset": offset},
-            )
-        ).all()
+        page = {"person_id": person_id, "limit": limit, "offset": offset}
+        rows = await self._rows(_known_page(self._t, self._known, self._aliases), page)
         if not rows:
             if offset == 0 or not await KnownPersonRepository(self._session, self._known).exists(person_id):
                 return None
             return []
-        return [_observation(r) for r in rows if r.id is not None]
+        return [_observation(r) for r in rows if r["id"] is not None]
 
 
 class KnownPersonRepository:
@@ -77,24 +78,23 @@ class KnownPersonRepository:
 
 def _observation(row: Any) -> Observation:
     return Observation(
-        id=row.id,
-        person_id=row.person_id,
-        category=ObservationCategory(row.category),
-        text=row.text,
-        observed_on=row.observed_on,
-        recorded_by=row.recorded_by,
-        recorded_at=row.recorded_at,
+        id=row["id"],
+        person_id=row["person_id"],
+        category=ObservationCategory(row["category"]),
+        text=row["text"],
+        observed_on=row["observed_on"],
+        recorded_by=row["recorded_by"],
+        recorded_at=row["recorded_at"],
     )
 
 
 @cache
-def _known_page(observations: Table, known: Table, aliases: Table) -> Select[Any]:
+def _known_page(observations: Table, known: Table, aliases: Table) -> Prebuilt:
     """The person (one row of NULLs when known without observations) joined with a page of their observations,
-    merges followed (one IN over `person_aliases`); built once, so its SQL and cache key are not made again per
-    request."""
+    merges followed (one IN over `person_aliases`); built and compiled once."""
     o = observations
     person = bindparam("person_id", type_=String(36))
-    return (
+    return Prebuilt(
         select(o)
         .select_from(known.outerjoin(o, o.c.person_id.in_(person_group(aliases, person))))
         .where(known.c.person_id == person)

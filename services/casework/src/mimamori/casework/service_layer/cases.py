@@ -233,9 +233,7 @@ async def _visible(
     return case
 
 
-async def get_case(
-    case_id: str, *, uow: CaseworkUnitOfWork, context: AccessContext, route: str
-) -> tuple[Case, bool]:
+async def get_case(case_id: str, *, uow: CaseworkUnitOfWork, context: AccessContext, route: str) -> tuple[Case, bool]:
     """One case with its history, and whether it is open while its child (merges followed) has another open case;
     audited."""
     async with uow:

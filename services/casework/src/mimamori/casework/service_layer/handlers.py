@@ -63,8 +63,13 @@ async def record_observation(
         record_access(
             uow,
             access_event(
-                recorder=SERVICE, context=context, action="create", method="POST", route=route,
-                person_ids=[observation.person_id], status_code=201,
+                recorder=SERVICE,
+                context=context,
+                action="create",
+                method="POST",
+                route=route,
+                person_ids=[observation.person_id],
+                status_code=201,
             ),
         )
         await uow.commit()

@@ -31,6 +31,7 @@ class CaseworkUnitOfWork(UnitOfWork):
             self._tables["observations"],
             known=self._tables["known_persons"],
             aliases=self._tables["person_aliases"],
+            rows=self.rows,
         )
         self.aliases = AliasRepository(
             self.session, self._tables["person_aliases"], known=self._tables["known_persons"]

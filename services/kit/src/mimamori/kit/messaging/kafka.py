@@ -138,33 +138,57 @@ class KafkaBus:
         if producer is None:
             raise RuntimeError("bus not started")
         loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[Any]] = [loop.create_future() for _ in envelopes]
+        acknowledged: asyncio.Future[None] = loop.create_future()
+        # The producer's I/O thread reports each record; the loop is woken once, when the last one is settled
+        # (one cross-thread wake-up per batch instead of one per record).
+        remaining = [len(envelopes)]
+        errors: list[BaseException] = []
+        counting = threading.Lock()
 
-        def resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-            if future.done():
-                return
-            if error is not None:
-                future.set_exception(error)
-            else:
-                self._advance(self._ends, TopicPartition(result.topic, result.partition), result.offset + 1)
-                future.set_result(result)
+        def finish() -> None:
+            if not acknowledged.done():
+                if errors:
+                    acknowledged.set_exception(errors[0])
+                else:
+                    acknowledged.set_result(None)
+
+        def settled(metadata: Any, error: BaseException | None) -> None:
+            if error is None:
+                self._advance(self._ends, TopicPartition(metadata.topic, metadata.partition), metadata.offset + 1)
+            with counting:
+                if error is not None:
+                    errors.append(error)
+                remaining[0] -= 1
+                last = remaining[0] == 0
+            if last:
+                loop.call_soon_threadsafe(finish)
 
         def send_all() -> None:
-            for envelope, future in zip(envelopes, futures, strict=True):
+            for envelope in envelopes:
                 sent = producer.send(
                     self._namespace + envelope.topic,
                     value=envelope.payload,
                     key=envelope.key.encode(),
                     headers=envelope.headers(),
                 )
-                sent.add_callback(lambda md, f=future: loop.call_soon_threadsafe(resolve, f, md, None))
-                sent.add_errback(lambda exc, f=future: loop.call_soon_threadsafe(resolve, f, None, exc))
+                sent.add_callback(lambda metadata: settled(metadata, None))
+                sent.add_errback(lambda exc: settled(None, exc))
 
         # Enqueueing is serialised so concurrent publishes (a pipelined relay) reach the broker in call order;
         # the waits for acknowledgements overlap.
         async with self._send_order:
-            await asyncio.to_thread(send_all)
-        await asyncio.gather(*futures)
+            if self._partitions_known(producer, envelopes):
+                send_all()  # appending to the producer's buffer does not block once a topic's partitions are known
+            else:
+                await asyncio.to_thread(send_all)  # the first send to a topic waits for its metadata
+        await acknowledged
+
+    def _partitions_known(self, producer: KafkaProducer, envelopes: Sequence[Envelope]) -> bool:
+        metadata = getattr(producer, "_metadata", None)
+        if metadata is None:
+            return False
+        topics = {envelope.topic for envelope in envelopes}
+        return all(metadata.partitions_for_topic(self._namespace + topic) is not None for topic in topics)
 
     def lag(self) -> dict[str, int]:
         """Messages not yet handled per group; -1 before the group has its partitions.

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     Column,
     DateTime,
     Index,
@@ -17,12 +19,15 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    any_,
+    bindparam,
+    insert,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from mimamori.kit.db import BigKey
+from mimamori.kit.db import BigKey, Prebuilt, driver_connection, runs_prebuilt
 from mimamori.kit.messaging.bus import EventBus
 from mimamori.kit.messaging.envelope import Envelope
 
@@ -65,6 +70,12 @@ def outbox_table(metadata: MetaData) -> Table:
     return table
 
 
+ROW_KEYS = (
+    "id", "topic", "key", "type", "source", "payload", "municipality", "actor", "purpose", "traceparent",
+    "tracestate", "created_at", "event_time",
+)
+
+
 def envelope_row(envelope: Envelope) -> dict[str, Any]:
     """The outbox row that stands for an envelope."""
     return {
@@ -98,6 +109,16 @@ class Outbox:
         linger_seconds: float = 0.0,
     ) -> None:
         self.table = table
+        # The insert of a unit of work's events, for units that run it on the driver connection (see Prebuilt).
+        self.insert = Prebuilt(insert(table).inline(), keys=ROW_KEYS)
+        # The relay's own statements, run on the driver connection on PostgreSQL (see Prebuilt).
+        unsent = table.c.sent_at.is_(None)
+        self._select_unsent = Prebuilt(select(table).where(unsent).order_by(table.c.seq).limit(bindparam("limit")))
+        self._mark = Prebuilt(
+            update(table)
+            .where(table.c.seq == any_(bindparam("seqs", type_=ARRAY(BigInteger()))))
+            .values(sent_at=bindparam("sent_at"))
+        )
         self._sessions = sessions
         self._bus = bus
         self._poll = poll_seconds
@@ -166,9 +187,20 @@ class Outbox:
             )
             return len(rows.all())
 
+    def _engine_for_prebuilt(self) -> AsyncEngine | None:
+        engine = self._sessions.kw.get("bind")
+        return engine if isinstance(engine, AsyncEngine) and runs_prebuilt(engine) else None
+
     async def fetch_unsent(self, *, exclude: Collection[int] = ()) -> list[tuple[int, Envelope]]:
         """The oldest unsent rows as envelopes, in commit order (without the rows whose seq is in `exclude`)."""
         t = self.table
+        engine = self._engine_for_prebuilt()
+        if engine is not None:
+            params = {"limit": self._batch + len(exclude)}
+            async with driver_connection(engine) as driver:
+                records = await driver.fetch(self._select_unsent.sql, *self._select_unsent.arguments(params))
+            rows = [(record["seq"], _envelope_of_record(record)) for record in records if record["seq"] not in exclude]
+            return rows[: self._batch]
         async with self._autocommit() as connection:
             result = await connection.execute(
                 select(t).where(t.c.sent_at.is_(None)).order_by(t.c.seq).limit(self._batch + len(exclude))
@@ -178,6 +210,12 @@ class Outbox:
 
     async def mark_sent(self, seqs: Sequence[int]) -> None:
         """Record that these rows reached the broker (one statement, atomic on its own)."""
+        engine = self._engine_for_prebuilt()
+        if engine is not None:
+            params = {"seqs": list(seqs), "sent_at": datetime.now(UTC)}
+            async with driver_connection(engine) as driver:
+                await driver.execute(self._mark.sql, *self._mark.arguments(params))
+            return
         async with self._autocommit() as connection:
             await connection.execute(
                 update(self.table).where(self.table.c.seq.in_(list(seqs))).values(sent_at=datetime.now(UTC))
@@ -266,6 +304,23 @@ class Outbox:
                 await asyncio.gather(*self._publishing, return_exceptions=True)
             self._publishing = set()
             self._in_flight.clear()
+
+
+def _envelope_of_record(record: Any) -> Envelope:
+    return Envelope(
+        topic=record["topic"],
+        key=record["key"],
+        type=record["type"],
+        source=record["source"],
+        payload=record["payload"],
+        municipality=record["municipality"],
+        id=record["id"],
+        time=record["event_time"],
+        actor=record["actor"],
+        purpose=record["purpose"],
+        traceparent=record["traceparent"],
+        tracestate=record["tracestate"],
+    )
 
 
 def _envelope(row: Any) -> Envelope:

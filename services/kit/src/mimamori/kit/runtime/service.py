@@ -115,7 +115,11 @@ class ServiceModule(ABC):
             sessions=self.sessions,
             bus=platform.bus,
             poll_seconds=platform.settings.outbox_poll_seconds,
-            linger_seconds=self.outbox_linger,
+            linger_seconds=(
+                platform.settings.outbox_linger_seconds
+                if platform.settings.outbox_linger_seconds is not None
+                else self.outbox_linger
+            ),
         )
         self._app = await self.bootstrap(platform)
         platform.apps[self.name] = self._app
