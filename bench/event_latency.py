@@ -29,6 +29,7 @@ from mimamori.kit.db import create_engine, session_factory
 from mimamori.kit.messaging.inbox import subscription
 from mimamori.kit.messaging.kafka import KafkaBus
 from mimamori.kit.messaging.outbox import Outbox, outbox_table
+from mimamori.kit.runtime.process import freeze_start_up_objects
 from mimamori.kit.testing.servers import fresh_database
 from mimamori.kit.unit_of_work import UnitOfWork, inbox_table
 
@@ -64,6 +65,7 @@ def producer(url: str, bootstrap: str, topic: str, rate: int, seconds: float, pe
         await bus.start()
         outbox = Outbox(table=outbox_t, sessions=sessions, bus=bus, poll_seconds=1.0, linger_seconds=0.005)
         await outbox.start()
+        freeze_start_up_objects()  # as a serving process does (`mimamori run`)
         interval = per_tx / rate
         start = time.perf_counter()
         n = int(rate * seconds / per_tx)
@@ -126,6 +128,7 @@ def consumer(url: str, bootstrap: str, topic: str, expected: int, ready: Any, do
         await bus.start()
         while bus.lag().get(group, -1) < 0:
             await asyncio.sleep(0.05)
+        freeze_start_up_objects()
         ready.set()
         deadline = time.monotonic() + 120
         while count < expected and time.monotonic() < deadline:
@@ -164,7 +167,29 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--per-tx", type=int, default=1, help="events committed together by the producer")
     parser.add_argument("--out", type=Path, default=Path("bench/results/event_latency.json"))
+    parser.add_argument("--repeats", type=int, default=1, help="whole runs; the headline is their median p99")
     args = parser.parse_args()
+    runs = [measure(args) for _ in range(args.repeats)]
+    if len(runs) == 1:
+        result = runs[0]
+    else:
+        p99s = sorted(r["p99_ms"] for r in runs)
+        result = {
+            **min(runs, key=lambda r: abs(r["p99_ms"] - statistics.median(p99s))),
+            "repeats": len(runs),
+            "p99_ms_of_each_run": [r["p99_ms"] for r in runs],
+            "p50_ms_of_each_run": [r["p50_ms"] for r in runs],
+            "median_p99_ms": round(statistics.median(p99s), 2),
+            "met": statistics.median(p99s) <= 50 and all(r["delivered"] == r["events"] for r in runs),
+            "met_in_every_run": all(r["met"] for r in runs),
+        }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """One whole run: a fresh database and topic, the producer and consumer processes, the latencies."""
     admin = os.environ["MIMAMORI_TEST_DATABASE_URL"]
     bootstrap = os.environ["MIMAMORI_TEST_KAFKA_BOOTSTRAP"]
     topic = f"bench.latency-{uuid.uuid4().hex[:8]}.v1"
@@ -205,9 +230,7 @@ def main() -> None:
         "target": "p99 <= 50 ms at 1,000 events/s",
         "met": percentile(latencies, 99) <= 50 and len(latencies) == expected,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    return result
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ fi
 if [ ${#started[@]} -gt 0 ]; then eval "$(bash deploy/local/env.sh)"; fi
 mkdir -p bench/results
 echo "== event: outbox -> Kafka -> committed effect (1,000 events/s)"
-"$UV" run --no-sync python bench/event_latency.py --rate 1000 --seconds 20 --per-tx 10 --out bench/results/event_latency.json
+"$UV" run --no-sync python bench/event_latency.py --rate 1000 --seconds 20 --per-tx 10 --repeats 3 --out bench/results/event_latency.json
 echo "== gateway: authenticated point read, audit included (300 requests/s), and the hop"
 "$UV" run --no-sync python bench/gateway_latency.py --rates 30,100,300 --seconds 15 --out bench/results/gateway_latency.json
 echo "== ingest: a 1,000,000-row jumin file end to end (20,000 rows/s, peak RSS < 400 MB), COPY as the ceiling"

@@ -11,7 +11,7 @@ import click
 import uvicorn
 
 from mimamori.kit.config import PlatformSettings
-from mimamori.kit.runtime.process import ALL, configure_logging, running
+from mimamori.kit.runtime.process import ALL, configure_logging, freeze_start_up_objects, running
 from mimamori.kit.runtime.registry import discover
 
 CLI_GROUP = "mimamori.cli"
@@ -72,6 +72,7 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 async def _serve(*, target: str, settings: PlatformSettings, host: str, port: int | None) -> None:
     async with running(targets=[target], settings=settings) as runtime:
+        freeze_start_up_objects()
         front = "gateway" if target == ALL else target
         module = runtime.module(front)
         app = module.app

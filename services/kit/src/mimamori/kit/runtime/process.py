@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -125,6 +126,15 @@ async def running(
         await platform.bus.stop()
         for module in reversed(started):
             await module.stop()
+
+
+def freeze_start_up_objects() -> None:
+    """Put what start-up built (modules, apps, engines, imported code: some 150,000 objects) out of the cyclic
+    collector's reach. It lives as long as the process; left in the oldest generation, every full collection would
+    walk it again, a 30–80 ms pause in the middle of some request or event. Only for a serving process: objects
+    frozen are never collected, so a process that starts runtimes again and again (tests) must not call it."""
+    gc.collect()
+    gc.freeze()
 
 
 def configure_logging(settings: PlatformSettings) -> None:
