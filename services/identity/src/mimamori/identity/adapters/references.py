@@ -214,12 +214,11 @@ class ReferenceRepository:
                 )
             )
 
-    async def history(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
-        """Earlier versions of these references (record key, index), oldest first."""
+    async def history(self, record_keys: Iterable[str]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+        """Earlier versions of these records' references, by (record key, index), oldest first."""
         h = self._history
         found: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
-        wanted = sorted(set(keys))
-        for chunk in _chunks(sorted({k for k, _ in wanted})):
+        for chunk in _chunks(sorted(set(record_keys))):
             rows = await self._session.execute(select(h).where(h.c.record_key.in_(chunk)).order_by(h.c.until_month))
             for r in rows:
                 found[(r.record_key, r.idx)].append(dict(r._mapping))

@@ -43,7 +43,6 @@ async def link_lines(
     rows = t["delivery_rows"]
     lines: list[LinkLine] = []
     async with uow:
-        atena = select(persons.c.id, persons.c.atena_no).subquery()
         unindexed = ~exists().where(rows.c.record_key == records.c.record_key)
         unindexed_refs = ~exists().where(rows.c.record_key == refs.c.record_key)
         # Every delivered row of every file (each load run's row index), a record without indexed rows (delivered
@@ -58,13 +57,12 @@ async def link_lines(
             literal("subject").label("role"),
             links.c.person_id,
             links.c.grade,
-            atena.c.atena_no,
             literal("").label("ref_month"),
             literal(None).label("candidate_id"),
         ).select_from(
-            rows.join(records, records.c.record_key == rows.c.record_key)
-            .outerjoin(links, links.c.record_key == records.c.record_key)
-            .outerjoin(atena, atena.c.id == links.c.person_id)
+            rows.join(records, records.c.record_key == rows.c.record_key).outerjoin(
+                links, links.c.record_key == records.c.record_key
+            )
         )
         jumin_unindexed = (
             select(
@@ -77,15 +75,10 @@ async def link_lines(
                 literal("subject").label("role"),
                 links.c.person_id,
                 links.c.grade,
-                atena.c.atena_no,
                 literal("").label("ref_month"),
                 literal(None).label("candidate_id"),
             )
-            .select_from(
-                records.outerjoin(links, links.c.record_key == records.c.record_key).outerjoin(
-                    atena, atena.c.id == links.c.person_id
-                )
-            )
+            .select_from(records.outerjoin(links, links.c.record_key == records.c.record_key))
             .where(records.c.present.is_(True), unindexed)
         )
         references = select(
@@ -98,12 +91,9 @@ async def link_lines(
             refs.c.role,
             refs.c.person_id,
             refs.c.grade,
-            atena.c.atena_no,
             refs.c.month.label("ref_month"),
             refs.c.candidate_id,
-        ).select_from(
-            rows.join(refs, refs.c.record_key == rows.c.record_key).outerjoin(atena, atena.c.id == refs.c.person_id)
-        )
+        ).select_from(rows.join(refs, refs.c.record_key == rows.c.record_key))
         references_unindexed = (
             select(
                 literal(1).label("part"),
@@ -115,11 +105,10 @@ async def link_lines(
                 refs.c.role,
                 refs.c.person_id,
                 refs.c.grade,
-                atena.c.atena_no,
                 refs.c.month.label("ref_month"),
                 refs.c.candidate_id,
             )
-            .select_from(refs.outerjoin(atena, atena.c.id == refs.c.person_id))
+            .select_from(refs)
             .where(refs.c.present.is_(True), unindexed_refs)
         )
         every = union_all(jumin, jumin_unindexed, references, references_unindexed).subquery()
@@ -133,7 +122,7 @@ async def link_lines(
         # A row of an earlier month whose record a later delivery changed (a roll entry's guardian after a divorce)
         # names whom that month's version named; a probable answer shows the person proposed for review.
         earlier = await uow.references.history(
-            (r.record_key, r.idx) for r in found if r.ref_month and _month_of(r.file_name) < r.ref_month
+            r.record_key for r in found if r.ref_month and _month_of(r.file_name) < r.ref_month
         )
         answers = [_answer_at(r, earlier) for r in found]
         wanted = sorted({pid for _, pid, _ in answers if pid})
