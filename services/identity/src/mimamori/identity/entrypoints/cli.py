@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import getpass
-import os
 from pathlib import Path
 
 import click
@@ -17,12 +16,11 @@ from mimamori.identity.service_layer.rematch import RematchCounts, rematch
 from mimamori.identity.service_layer.resolution import Origin
 from mimamori.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from mimamori.kit.config import PlatformSettings
-from mimamori.kit.runtime.process import running
+from mimamori.kit.runtime.process import running, without_demo_town
 
 GATEWAY_PREFIX = "/api/identity"
 PURPOSE = "early_detection"
 PAGE = 5000
-SEED_DEMO = "MIMAMORI_INGEST_SEED_DEMO"
 
 
 async def embedded_lines(settings: PlatformSettings) -> list[LinkLine]:
@@ -61,9 +59,7 @@ async def rematch_here(settings: PlatformSettings, *, idle_timeout: float = 3600
     """Match again where the platform's data is: embedded, every module in-process so risk hears the new answers;
     distributed (a database URL set), identity alone, its events leaving through Kafka."""
     targets = ["identity"] if settings.database_url else ["all"]
-    seed = os.environ.get(SEED_DEMO)
-    os.environ[SEED_DEMO] = "false"  # never seed the demo town into real data
-    try:
+    with without_demo_town():
         async with running(targets=targets, settings=settings) as runtime:
             app = runtime.module("identity").app
             assert app is not None
@@ -71,11 +67,6 @@ async def rematch_here(settings: PlatformSettings, *, idle_timeout: float = 3600
             counts = await rematch(units=app.state.uow_factory, origin=origin)
             await runtime.wait_idle(timeout=idle_timeout)
             return counts
-    finally:
-        if seed is None:
-            os.environ.pop(SEED_DEMO, None)
-        else:
-            os.environ[SEED_DEMO] = seed
 
 
 def write_csv(lines: list[LinkLine], out: Path) -> None:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import getpass
 import json
-import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +22,7 @@ from mimamori.ingest.service_layer.handlers import Loading
 from mimamori.ingest.service_layer.worker import LoadWorker
 from mimamori.kit.auth import AccessContext
 from mimamori.kit.config import PlatformSettings
-from mimamori.kit.runtime.process import running
+from mimamori.kit.runtime.process import running, without_demo_town
 
 FINISHED = {s.value for s in RunStatus if s.finished}
 EMBEDDED_TARGETS = ("all",)
@@ -63,21 +60,6 @@ def plan_directory(directory: Path, *, month: str, municipality: str | None = No
     return plan
 
 
-@contextlib.contextmanager
-def _without_demo_town() -> Iterator[None]:
-    # The CLI loads real deliveries: the demo town must not be seeded into the same data directory.
-    key = "MIMAMORI_INGEST_SEED_DEMO"
-    before = os.environ.get(key)
-    os.environ[key] = "false"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = before
-
-
 async def load_embedded(
     plan: Plan,
     *,
@@ -86,7 +68,7 @@ async def load_embedded(
     idle_timeout: float = 3600.0,
 ) -> list[dict[str, Any]]:
     """Start the platform in-process, load the plan's files one by one, wait until consumers caught up."""
-    with _without_demo_town():
+    with without_demo_town():
         async with running(targets=list(targets), settings=settings) as runtime:
             app = runtime.module("ingest").app
             assert app is not None

@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 from opentelemetry.sdk.trace import SpanProcessor
@@ -126,6 +127,24 @@ async def running(
         await platform.bus.stop()
         for module in reversed(started):
             await module.stop()
+
+
+SEED_DEMO = "MIMAMORI_INGEST_SEED_DEMO"
+
+
+@contextlib.contextmanager
+def without_demo_town() -> Iterator[None]:
+    """For a command that starts the platform on real data (loading, rematching): the embedded form must not seed
+    the synthetic demo town into the same data directory."""
+    before = os.environ.get(SEED_DEMO)
+    os.environ[SEED_DEMO] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(SEED_DEMO, None)
+        else:
+            os.environ[SEED_DEMO] = before
 
 
 def freeze_start_up_objects() -> None:

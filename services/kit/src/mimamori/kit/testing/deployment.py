@@ -17,6 +17,7 @@ import httpx
 
 from mimamori.kit.auth import generate_signing_key
 from mimamori.kit.provisioning import provision_service
+from mimamori.kit.runtime.process import SEED_DEMO
 
 SERVICES = ("audit", "ingest", "identity", "risk", "casework")
 MIMAMORI = str(Path(sys.executable).with_name("mimamori"))
@@ -81,7 +82,7 @@ async def distributed(
         **{k: v for k, v in os.environ.items() if not k.startswith("MIMAMORI_")},
         "MIMAMORI_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "MIMAMORI_KAFKA_NAMESPACE": namespace,
-        "MIMAMORI_INGEST_SEED_DEMO": "false",
+        SEED_DEMO: "false",
         "MIMAMORI_OUTBOX_POLL_SECONDS": "0.2",
         "MIMAMORI_LOG_LEVEL": "WARNING",
         **(extra_env or {}),
