@@ -15,10 +15,8 @@ os.environ.setdefault("MIMAMORI_TRACE_RATIO", "1.0")
 
 
 def _missing(what: str) -> None:
-    message = f"{what} is not available (set {servers.DATABASE_ENV} / {servers.KAFKA_ENV}, or run with Docker)"
-    if servers.integration_required():
-        pytest.fail(message + f"; {servers.REQUIRED}=1 forbids skipping", pytrace=False)
-    pytest.skip(message)
+    where = f"set {servers.DATABASE_ENV} / {servers.KAFKA_ENV}, or run with Docker"
+    servers.unavailable(f"{what} is not available ({where})")
 
 
 @pytest.fixture(scope="session")

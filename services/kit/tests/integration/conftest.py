@@ -337,10 +337,7 @@ class Broker:
 def private_kafka(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     """A broker of this test alone: it may be stopped without disturbing the others (needs kafka.sh)."""
     if shutil.which("java") is None:
-        message = "a private Kafka broker needs java (deploy/local/kafka.sh)"
-        if servers.integration_required():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        servers.unavailable("a private Kafka broker needs java (deploy/local/kafka.sh)")
     broker = Broker(tmp_path_factory.mktemp("kafka"))
     broker.start()
     try:

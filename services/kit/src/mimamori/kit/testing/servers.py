@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 REQUIRED = "MIMAMORI_REQUIRE_INTEGRATION"
 DATABASE_ENV = "MIMAMORI_TEST_DATABASE_URL"
@@ -22,6 +22,15 @@ _containers: list[Any] = []
 def integration_required() -> bool:
     """Whether a missing server must fail the run (CI) rather than skip the test."""
     return os.environ.get(REQUIRED) == "1"
+
+
+def unavailable(message: str) -> NoReturn:
+    """A test cannot run here: skipped, or failed where integration is required (CI: nothing may pass by skipping)."""
+    import pytest  # a test-run dependency: only a test calls this
+
+    if integration_required():
+        pytest.fail(f"{message}; {REQUIRED}=1 forbids skipping", pytrace=False)
+    pytest.skip(message)
 
 
 def docker_available() -> bool:
