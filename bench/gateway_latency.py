@@ -140,6 +140,20 @@ async def database_backends(url: str) -> dict[str, int]:
         await engine.dispose()
 
 
+def kafka_broker(bootstrap: str) -> dict[str, int]:
+    """The pid of a Kafka broker listening on this machine at `bootstrap`'s port (none when remote)."""
+    port = bootstrap.rsplit(":", 1)[-1]
+    found = subprocess.run(["pgrep", "-f", "kafka.Kafka"], capture_output=True, text=True).stdout.split()
+    for pid in found:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                if f"kafka-{port}".encode() in cmdline.read():
+                    return {"kafka": int(pid)}
+        except OSError:
+            continue
+    return {"kafka": int(found[0])} if len(found) == 1 else {}
+
+
 class CpuMeter:
     """CPU milliseconds per request of each process over one phase (robust on a shared machine, unlike wall
     latency): the platform's processes, and PostgreSQL's backends of this database summed as `postgres`."""
@@ -237,7 +251,9 @@ async def run(*, rates: list[int], seconds: float, warmup: float, profile_dir: P
                 direct_url = started.url("casework") + path
                 gateway_url = started.url("gateway") + "/api/casework" + path
                 results: dict[str, Any] = {}
-                meter = CpuMeter(started.pids, url)
+                # The load generator (this process) and a Kafka broker on this machine share the cores: metered too.
+                others = {"load_generator": os.getpid(), **kafka_broker(kafka)}
+                meter = CpuMeter({**started.pids, **others}, url)
                 for rate in rates:
                     phases: dict[str, Any] = {}
                     for phase, target, headers in (
@@ -248,12 +264,12 @@ async def run(*, rates: list[int], seconds: float, warmup: float, profile_dir: P
                         await asyncio.sleep(0.5)  # let the previous phase's audit trail drain before metering
                         await meter.begin()
                         spies = []
-                        if profile_dir is not None and phase == "gateway":
+                        if profile_dir is not None:
                             spies = profile(
                                 started.pids,
-                                names=["gateway", "casework", "audit"],
+                                names=["gateway", "casework", "audit"] if phase == "gateway" else ["casework", "audit"],
                                 seconds=seconds,
-                                out=profile_dir / f"{rate}",
+                                out=profile_dir / f"{rate}" / phase,
                             )
                         measured = await load(http, url=target, headers=headers, rate=rate, seconds=seconds)
                         await asyncio.sleep(0.5)  # the audit consumer's share of this phase's requests
@@ -283,7 +299,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/results/gateway_latency.json"))
-    parser.add_argument("--profile", type=Path, default=None, help="write py-spy stacks of the gateway phases here")
+    parser.add_argument("--profile", type=Path, default=None, help="write py-spy stacks of each phase here")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     result = asyncio.run(run(rates=rates, seconds=args.seconds, warmup=args.warmup, profile_dir=args.profile))

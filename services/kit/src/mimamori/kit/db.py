@@ -21,8 +21,20 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, schema: str | None, pool_size: int = 10) -> AsyncEngine:
-    """An engine whose connections live in the service's own schema (PostgreSQL) or file (SQLite)."""
+POOL_SIZE = 20
+POOL_OVERFLOW = 5
+
+
+def create_engine(
+    url: str, *, schema: str | None, pool_size: int = POOL_SIZE, max_overflow: int | None = None
+) -> AsyncEngine:
+    """An engine whose connections live in the service's own schema (PostgreSQL) or file (SQLite).
+
+    The pool is kept at `pool_size` connections, with a small overflow for the rare moment a task holds two: a
+    connection beyond the pool is closed when it is given back, so a large overflow under a burst means a new
+    PostgreSQL backend (a fork, authentication, statements prepared again) per request just when the machine is
+    busiest. Waiting a moment for a pooled connection costs far less (measured: 270 connections opened in 15 s
+    at 300 requests/s with pool 10 + overflow 10, and the p99 went from milliseconds to seconds)."""
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
@@ -39,8 +51,9 @@ def create_engine(url: str, *, schema: str | None, pool_size: int = 10) -> Async
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["server_settings"] = {"search_path": schema}
+    overflow = min(POOL_OVERFLOW, pool_size) if max_overflow is None else max_overflow
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, connect_args=connect_args
+        url, pool_size=pool_size, max_overflow=overflow, pool_recycle=1800, connect_args=connect_args
     )
 
 
