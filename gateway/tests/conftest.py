@@ -157,10 +157,18 @@ async def make_gateway(
     """A wired gateway in front of fake services, recording into memory (no database)."""
     made: list[Gateway] = []
 
-    def make(*, services: tuple[str, ...] = SERVICES, policy_: Policy | None = None, **settings: Any) -> Gateway:
+    def make(
+        *,
+        services: tuple[str, ...] = SERVICES,
+        policy_: Policy | None = None,
+        apps: dict[str, Callable[[ContextVerifier], FastAPI]] | None = None,
+        **settings: Any,
+    ) -> Gateway:
         platform = make_platform()
         for name in services:
             platform.apps[name] = fake_service(name, platform.context_verifier)
+        for name, app in (apps or {}).items():
+            platform.apps[name] = app(platform.context_verifier)
         settings["upstreams"] = UNREACHABLE | settings.get("upstreams", {})
         gateway = bootstrap(
             platform=platform,

@@ -48,6 +48,24 @@ class Outcome:
     verification: dict[str, Any] = field(default_factory=dict)
     audit_entries: list[dict[str, Any]] = field(default_factory=list)
     traceparent: str = ""
+    decisions: dict[str, str] = field(default_factory=dict)  # the gateway's decision id of the write and the read
+
+    def assert_decisions_on_record(self) -> None:
+        """Each decision is in the ledger once: the write's recorded by the gateway before casework acted, the
+        read's handed to casework and committed with its record of the read, ahead of it."""
+        for call, relayed_by, action in (("create", "", "create"), ("read", "casework", "read")):
+            decision_id = self.decisions[call]
+            decided = [e for e in self.audit_entries if e["decision_id"] == decision_id and e["action"] == "decide"]
+            assert len(decided) == 1, (call, decided)
+            assert (decided[0]["recorder"], decided[0]["outcome"], decided[0]["relayed_by"]) == (
+                "gateway",
+                "allowed",
+                relayed_by,
+            )
+            assert decided[0]["person_ids"] == [self.child_id]
+            [access] = [e for e in self.audit_entries if e["decision_id"] == decision_id and e["action"] == action]
+            assert access["recorder"] == "casework"
+            assert decided[0]["seq"] < access["seq"]
 
 
 async def eventually(probe: Callable[[], Awaitable[Any]], *, what: str, within: float = 60.0) -> Any:
@@ -167,6 +185,7 @@ class Slice:
             headers={"traceparent": traceparent},
         )
         outcome.statuses["create"] = created.status_code
+        outcome.decisions["create"] = created.headers.get("X-Mimamori-Decision", "")
         read = await self.call(
             "GET",
             f"/api/casework/v1/persons/{outcome.child_id}/observations",
@@ -174,6 +193,8 @@ class Slice:
             purpose="case_support",
         )
         outcome.statuses["read"] = read.status_code
+        outcome.decisions["read"] = read.headers.get("X-Mimamori-Decision", "")
+        assert "x-mimamori-decision-recorded" not in read.headers  # between casework and the gateway only
         outcome.observation = read.json()["items"][0] if read.status_code == 200 and read.json()["items"] else {}
 
         path = f"/api/casework/v1/persons/{outcome.child_id}/observations"
@@ -205,7 +226,8 @@ class Slice:
             items: list[dict[str, Any]] = r.json()["items"]
             denied = [e for e in items if e["outcome"] in ("denied", "OUTCOME_DENIED")]
             created = [e for e in items if e["recorder"] == "casework" and e["action"] == "create"]
-            return items if len(denied) >= expected_denials and created else None
+            read = [e for e in items if e["decision_id"] == outcome.decisions["read"] and e["action"] == "read"]
+            return items if len(denied) >= expected_denials and created and read else None
 
         outcome.audit_entries = await eventually(audited, what="the audit ledger to hold every decision")
         verify = await self.call("GET", "/api/audit/v1/verify", user="auditor1", purpose="audit_disclosure")

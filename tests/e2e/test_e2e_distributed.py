@@ -39,4 +39,5 @@ async def test_the_slice_works_with_every_module_in_its_own_process(distributed:
         "no_token": 401,
     }
     assert outcome.verification["ok"] is True
+    outcome.assert_decisions_on_record()
     assert "/api/casework/v1/persons/{person_id}/observations" in openapi["paths"]

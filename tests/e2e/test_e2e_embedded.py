@@ -55,6 +55,7 @@ async def test_a_caseworker_records_and_reads_an_observation_and_every_decision_
         "expired_token": (401, "invalid_token"),
     }
     assert outcome.verification["ok"] is True
+    outcome.assert_decisions_on_record()
     assert outcome.verification["rows_checked"] >= len(outcome.audit_entries)
     denied = [e for e in outcome.audit_entries if e["outcome"] == "denied"]
     reasons = {e["reason"] for e in denied}

@@ -120,9 +120,7 @@ def bootstrap(
     municipality = platform.settings.municipality_code
     if recorder is None:
         if settings.decisions_to_broker and isinstance(platform.bus, KafkaBus):
-            recorder = DecisionRecorder(
-                bus=BrokerPublish(bus=platform.bus, source=SERVICE, municipality=municipality)
-            )
+            recorder = DecisionRecorder(bus=BrokerPublish(bus=platform.bus, source=SERVICE, municipality=municipality))
         elif uow is None:
             raise GatewayMisconfigured("decisions need a unit of work (the gateway's outbox) or a recorder")
         else:

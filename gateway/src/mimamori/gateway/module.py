@@ -106,19 +106,18 @@ class GatewayModule(ServiceModule):
             "",
             "Find the person for 個別ケース支援 (case_support):",
             f'  PERSON=$(curl -s {auth} "{base}/api/identity/v1/persons?atena_no=$ATENA" \\',
-            "      | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"items\"][0][\"id\"])')",
+            '      | python3 -c \'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])\')',
             "",
             "Record a 見守り情報 about them, then read it back:",
             f"  curl -s -X POST {auth} -H 'Content-Type: application/json' \\",
-            "      -d '{\"category\": \"家庭訪問\", \"text\": \"母親と面談。\", "
-            "\"observed_on\": \"'$(date +%F)'\"}' \\",
+            '      -d \'{"category": "家庭訪問", "text": "母親と面談。", "observed_on": "\'$(date +%F)\'"}\' \\',
             f'      "{observations}"',
             f'  curl -s {auth} "{observations}"',
             "",
             "Every access is in the audit ledger: as auditor1 (purpose audit_disclosure), verify it:",
             f"  AUDITOR=$(curl -s -X POST {token} -d grant_type=password -d username=auditor1 -d password=demo \\",
             "      | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
-            f'  curl -s {auditor} {base}/api/audit/v1/verify',
+            f"  curl -s {auditor} {base}/api/audit/v1/verify",
             f'  curl -s {auditor} "{base}/api/audit/v1/entries?limit=20"',
         ]
         return "\n".join(lines)

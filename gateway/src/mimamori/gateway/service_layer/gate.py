@@ -22,7 +22,7 @@ from mimamori.gateway.domain.policy import (
 )
 from mimamori.gateway.domain.rate_limit import RateLimiter
 from mimamori.gateway.service_layer.decisions import Recorder
-from mimamori.kit.auth import AccessContext
+from mimamori.kit.auth import AccessContext, CarriedDecision
 from mimamori.kit.telemetry import current_trace_id
 
 log = logging.getLogger("mimamori.gateway")
@@ -61,18 +61,43 @@ class AccessRequest:
     break_glass_reason: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Admission:
-    """An allowed request: the context to sign, the route it matched, and the recording of the decision
-    (under way; `recorded` must succeed before anything of the service's answer reaches the caller)."""
+    """An allowed request: the context to sign, the route it matched, and its decision event. The decision is
+    on record before anything of the service's answer reaches the caller: recorded by the gateway (`recorded`),
+    or handed to the service with a read (`carried`) and committed by it with its own record of the access."""
 
     context: AccessContext
     route: CompiledRoute
     params: dict[str, str]
-    recording: asyncio.Task[None]
+    event: access_pb2.AccessRecorded
+    recorder: Recorder
+    recording: asyncio.Task[None] | None = None
+
+    def record(self) -> None:
+        """Start recording the decision here (once)."""
+        if self.recording is None:
+            self.recording = asyncio.ensure_future(self.recorder.record(self.event))
+            self.recording.add_done_callback(_consume_error)  # whoever awaits it sees the error; nobody else must
+
+    def carried(self) -> AccessContext:
+        """The context with the decision handed over, for the service to commit with its record of the read."""
+        event = self.event
+        decision = CarriedDecision.model_construct(
+            event_id=event.event_id,
+            decided_at=event.occurred_at,
+            method=event.method,
+            route=event.route,
+            person_ids=list(event.person_ids),
+            reason=event.reason,
+        )
+        return self.context.model_copy(update={"decision": decision})
 
     async def recorded(self) -> None:
-        """Wait until the decision is committed; Refusal(audit_unavailable) when it cannot be."""
+        """Record the decision here (unless under way) and wait until it is committed; Refusal(audit_unavailable)
+        when it cannot be."""
+        self.record()
+        assert self.recording is not None
         try:
             await self.recording
         except Exception as exc:
@@ -99,7 +124,8 @@ class Refusal(Exception):
 
 
 class Gate:
-    """Decides, records, and hands back the access context of an allowed request."""
+    """Decides, records a refusal, and hands back the admission of an allowed request (whose decision the proxy
+    has recorded or handed over)."""
 
     def __init__(
         self,
@@ -210,9 +236,7 @@ class Gate:
             status_code=0,
             break_glass=verdict.break_glass,
         )
-        recording = asyncio.ensure_future(self._recorder.record(event))
-        recording.add_done_callback(_consume_error)  # whoever awaits it sees the error; nobody else must
-        return Admission(context=context, route=match.route, params=match.params, recording=recording)
+        return Admission(context=context, route=match.route, params=match.params, event=event, recorder=self._recorder)
 
     async def _refuse(
         self,

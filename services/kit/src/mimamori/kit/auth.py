@@ -10,6 +10,8 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from cryptography.exceptions import InvalidSignature
@@ -28,6 +30,21 @@ ISSUER = "mimamori-gateway"
 LIFETIME_SECONDS = 60
 
 
+class CarriedDecision(BaseModel):
+    """The gateway's decision to allow a read, handed to the service with the request: the service commits it
+    to the audit trail in the same transaction as its own record of the access, instead of the gateway waiting
+    for the broker to acknowledge it on every read. The service says so in its answer
+    (`X-Mimamori-Decision-Recorded`); without that, the gateway records the decision itself before anything of
+    the answer reaches the caller."""
+
+    event_id: str = Field(description="the decision event's id: the same whoever publishes it, so one ledger entry")
+    decided_at: str = Field(description="when the gateway decided (RFC 3339, UTC)")
+    method: str
+    route: str = Field(description="route template, never the concrete path")
+    person_ids: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+
 class AccessContext(BaseModel):
     """Who is asking, in which role and unit, and for which declared purpose (利用目的)."""
 
@@ -39,6 +56,9 @@ class AccessContext(BaseModel):
     municipality: str
     break_glass: bool = False
     break_glass_reason: str = ""
+    decision: CarriedDecision | None = Field(
+        default=None, description="the gateway's decision, for the service to record with its access (reads only)"
+    )
 
     def has_role(self, *roles: str) -> bool:
         """Whether the caller holds any of these roles."""
@@ -132,6 +152,27 @@ class ContextVerifier:
         return claims
 
 
+DECISION_RECORDED_HEADER = "X-Mimamori-Decision-Recorded"
+
+
+@dataclass(slots=True)
+class RequestDecision:
+    """One request's carried decision, from the verified context to the service's answer: the service's HTTP
+    middleware makes one per request, the context dependency fills it in, and `record_access` publishes the
+    decision in the unit of work that records the access; `recorded` once that unit has committed."""
+
+    context: AccessContext | None = None
+    recorded: bool = False
+    publication: Any = None  # the envelope of the decision in the unit of work that has it, until committed
+
+    def mark_recorded(self) -> None:
+        """The unit of work that carried the decision committed."""
+        self.recorded = True
+
+
+request_decision: ContextVar[RequestDecision | None] = ContextVar("mimamori_request_decision", default=None)
+
+
 def context_dependency(
     verifier_of: Callable[[Request], ContextVerifier],
 ) -> Callable[[Request], Awaitable[AccessContext]]:
@@ -142,7 +183,12 @@ def context_dependency(
         token = request.headers.get(CONTEXT_HEADER)
         if not token:
             raise Problem(status=401, code="missing_internal_context")
-        return verifier_of(request).verify(token)
+        context = verifier_of(request).verify(token)
+        if context.decision is not None:
+            carried = request_decision.get()
+            if carried is not None and carried.context is None:
+                carried.context = context
+        return context
 
     return dependency
 

@@ -9,14 +9,18 @@ from fastapi import FastAPI
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mimamori.kit.auth import ContextVerifier
+from mimamori.kit.auth import ContextVerifier, RequestDecision, request_decision
 from mimamori.kit.problems import install_problem_handlers
 from mimamori.kit.telemetry import span_from
+
+_RECORDED = b"x-mimamori-decision-recorded"
 
 
 class TracingMiddleware:
     """A server span per request that continues the caller's trace. Only the route template is recorded:
-    concrete paths and query strings may carry identifiers or names."""
+    concrete paths and query strings may carry identifiers or names. It also carries the request's
+    RequestDecision: when the access the service recorded committed the gateway's decision with it, the answer
+    says so (`X-Mimamori-Decision-Recorded: <decision id>`) and the gateway need not record it again."""
 
     def __init__(self, app: ASGIApp, *, service: str) -> None:
         self.app = app
@@ -33,10 +37,15 @@ class TracingMiddleware:
         }
         method = scope.get("method", "")
         status: dict[str, int] = {}
+        carried = RequestDecision()
+        reset = request_decision.set(carried)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                if carried.recorded and carried.context is not None:
+                    decision = carried.context.decision_id.encode("latin-1")
+                    message = {**message, "headers": [*message.get("headers", ()), (_RECORDED, decision)]}
             await send(message)
 
         with span_from(carrier, f"{method} {self.service}", kind=SpanKind.SERVER) as span:
@@ -53,6 +62,7 @@ class TracingMiddleware:
                 span.set_attribute("http.response.status_code", code)
                 if code >= 500:
                     span.set_status(Status(StatusCode.ERROR))
+                request_decision.reset(reset)
 
 
 def bare_app(app_class: type[FastAPI] = FastAPI, **options: Any) -> FastAPI:
@@ -64,13 +74,9 @@ def bare_app(app_class: type[FastAPI] = FastAPI, **options: Any) -> FastAPI:
     return app_class(**options)
 
 
-def create_service_app(
-    *, name: str, title: str, description: str, verifier: ContextVerifier, **state: Any
-) -> FastAPI:
+def create_service_app(*, name: str, title: str, description: str, verifier: ContextVerifier, **state: Any) -> FastAPI:
     """A service's FastAPI app with problem details, tracing and the context verifier on app.state."""
-    app = bare_app(
-        title=title, description=description, version="1.0.0", openapi_url="/openapi.json", docs_url=None
-    )
+    app = bare_app(title=title, description=description, version="1.0.0", openapi_url="/openapi.json", docs_url=None)
     install_problem_handlers(app)
     app.state.context_verifier = verifier
     for key, value in state.items():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, cast
@@ -85,12 +85,14 @@ class UnitOfWork:
         self._source = source
         self._municipality = municipality
         self._envelopes: list[Envelope] = []
+        self._after_commit: list[Callable[[], None]] = []
         self._committed = False
         # asyncpg's connection under this unit's, when it runs Prebuilt statements itself (autocommit, PostgreSQL).
         self._driver: Any = None
 
     async def __aenter__(self) -> Self:
         self._envelopes = []
+        self._after_commit = []
         self._committed = False
         self._driver = None
         engine = self._sessions.kw.get("bind")
@@ -145,9 +147,7 @@ class UnitOfWork:
         self._envelopes.append(envelope)
         return envelope
 
-    def publish_many(
-        self, messages: Sequence[tuple[Message, str]], *, actor: str = "", purpose: str = ""
-    ) -> None:
+    def publish_many(self, messages: Sequence[tuple[Message, str]], *, actor: str = "", purpose: str = "") -> None:
         """Publish (message, key) pairs on commit, like `publish`, for bulk loads: one trace context, one
         timestamp and one draw of random bytes for the ids of the whole batch."""
         if not messages:
@@ -223,8 +223,20 @@ class UnitOfWork:
         if self._envelopes:
             self._outbox.notify()
         self._envelopes = []
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     async def rollback(self) -> None:
         """Forget everything of this transaction."""
         self._envelopes = []
+        self._after_commit = []
         await self.session.rollback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this transaction has committed (never if it rolls back)."""
+        self._after_commit.append(callback)
+
+    def is_pending(self, envelope: Envelope) -> bool:
+        """Whether `envelope` waits to be published by this transaction's commit."""
+        return any(pending is envelope for pending in self._envelopes)

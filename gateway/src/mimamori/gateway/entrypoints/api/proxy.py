@@ -13,13 +13,14 @@ from starlette.types import Receive, Scope, Send
 
 from mimamori.gateway.adapters.forwarders import Forwarder, UpstreamRequest, UpstreamUnavailable
 from mimamori.gateway.service_layer.gate import AccessRequest, Admission, Gate, Refusal
-from mimamori.kit.auth import CONTEXT_HEADER, ContextSigner
+from mimamori.kit.auth import CONTEXT_HEADER, DECISION_RECORDED_HEADER, ContextSigner
 from mimamori.kit.problems import Problem, problem_response
 from mimamori.kit.telemetry import current_traceparent
 
 log = logging.getLogger("mimamori.gateway")
 
 DECISION_HEADER = "X-Mimamori-Decision"
+RECORDED_HEADER = DECISION_RECORDED_HEADER.lower().encode("latin-1")
 PURPOSE_HEADER = "X-Purpose"
 BREAK_GLASS_HEADER = "X-Break-Glass"
 REALM = "mimamori"
@@ -146,7 +147,15 @@ class ApiProxy:
             except Refusal as refusal:
                 await self._refuse(scope, receive, send, refusal=refusal, had_token=True)
                 return
-        await self._forward(scope, receive, send, admission=admission, headers=forwarded, has_body=has_body)
+        await self._forward(
+            scope,
+            receive,
+            send,
+            admission=admission,
+            headers=forwarded,
+            has_body=has_body,
+            carry=method in SAFE_METHODS,
+        )
 
     async def _forward(
         self,
@@ -157,9 +166,12 @@ class ApiProxy:
         admission: Admission,
         headers: list[tuple[str, str]],
         has_body: bool,
+        carry: bool,
     ) -> None:
         service = admission.route.rule.service
-        headers.append((CONTEXT_HEADER, self._signer.sign(admission.context)))
+        # A read hands its decision to the service, which commits it with its own record of the access.
+        context = admission.carried() if carry else admission.context
+        headers.append((CONTEXT_HEADER, self._signer.sign(context)))
         traceparent, tracestate = current_traceparent()
         if traceparent:
             headers.append(("traceparent", traceparent))
@@ -186,20 +198,29 @@ class ApiProxy:
             await self._problem(scope, receive, send, code="upstream_unavailable", status=502, decision=decision)
             return
         except ClientDisconnected:
-            return  # the decision is recorded all the same: its recording runs on by itself
+            admission.record()  # the decision is recorded all the same: its recording runs on by itself
+            return
         try:
-            # A read overlaps the recording of its decision with the service's work; nothing of the answer
-            # leaves before the record is committed.
-            try:
-                await admission.recorded()
-            except Refusal as refusal:
-                await self._refuse(scope, receive, send, refusal=refusal, had_token=True)
-                return
+            headers_out = []
+            service_recorded = False
+            for name, value in response.headers:
+                if name.lower() == RECORDED_HEADER:
+                    service_recorded = carry and value == decision
+                else:
+                    headers_out.append((name, value))
+            # Nothing of the answer leaves before the decision is on record: committed by the service with its
+            # record of the read, or else recorded here now.
+            if not service_recorded:
+                try:
+                    await admission.recorded()
+                except Refusal as refusal:
+                    await self._refuse(scope, receive, send, refusal=refusal, had_token=True)
+                    return
             await send(
                 {
                     "type": "http.response.start",
                     "status": response.status,
-                    "headers": [*response.headers, (b"x-mimamori-decision", decision)],
+                    "headers": [*headers_out, (b"x-mimamori-decision", decision)],
                 }
             )
             async for chunk in response.body:

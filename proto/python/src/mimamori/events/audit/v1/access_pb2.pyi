@@ -62,6 +62,7 @@ class AccessRecorded(_message.Message):
     BREAK_GLASS_FIELD_NUMBER: _builtins.int
     MUNICIPALITY_CODE_FIELD_NUMBER: _builtins.int
     STATUS_CODE_FIELD_NUMBER: _builtins.int
+    RELAYED_BY_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     occurred_at: _builtins.str
     """RFC 3339, UTC"""
@@ -85,6 +86,10 @@ class AccessRecorded(_message.Message):
     break_glass: _builtins.bool
     municipality_code: _builtins.str
     status_code: _builtins.int
+    relayed_by: _builtins.str
+    """A gateway decision handed to the service with the request and committed by that service in the transaction
+    of its own record of the access: the service's name. Empty when the recorder published it itself.
+    """
     @_builtins.property
     def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -110,10 +115,11 @@ class AccessRecorded(_message.Message):
         break_glass: _builtins.bool = ...,
         municipality_code: _builtins.str = ...,
         status_code: _builtins.int = ...,
+        relayed_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "break_glass", b"break_glass", "decision_id", b"decision_id", "event_id", b"event_id", "method", b"method", "municipality_code", b"municipality_code", "occurred_at", b"occurred_at", "org_unit", b"org_unit", "outcome", b"outcome", "person_ids", b"person_ids", "purpose", b"purpose", "reason", b"reason", "recorder", b"recorder", "roles", b"roles", "route", b"route", "status_code", b"status_code", "trace_id", b"trace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "break_glass", b"break_glass", "decision_id", b"decision_id", "event_id", b"event_id", "method", b"method", "municipality_code", b"municipality_code", "occurred_at", b"occurred_at", "org_unit", b"org_unit", "outcome", b"outcome", "person_ids", b"person_ids", "purpose", b"purpose", "reason", b"reason", "recorder", b"recorder", "relayed_by", b"relayed_by", "roles", b"roles", "route", b"route", "status_code", b"status_code", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

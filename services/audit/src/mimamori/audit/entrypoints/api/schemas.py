@@ -37,6 +37,10 @@ class EntryRead(BaseModel):
     break_glass: bool
     municipality_code: str
     status_code: int
+    relayed_by: str = Field(
+        default="",
+        description="ゲートウェイの判断をアクセスの記録と同じトランザクションで記録したサービス (空欄: 記録元が送信)",
+    )
     hash: str = Field(description="この行までのハッシュチェーンの値")
 
     @classmethod
@@ -64,6 +68,7 @@ class EntryRead(BaseModel):
             break_glass=bool(record.get("break_glass", False)),
             municipality_code=str(record.get("municipality_code", "")),
             status_code=int(record.get("status_code", 0)),
+            relayed_by=str(record.get("relayed_by", "")),
             hash=entry.hash,
         )
 
