@@ -101,9 +101,20 @@ async def load(
         except aiohttp.ClientError:
             errors += 1  # counted, not fatal: a reset connection under overload is a result too
         latencies.append((time.perf_counter() - scheduled) * 1000)
+        if TIMELINE is not None:
+            TIMELINE.append((scheduled, latencies[-1]))
 
     tasks: list[asyncio.Task[None]] = []
     start = time.perf_counter() + 0.05
+
+    async def lag() -> None:
+        while LAGS is not None:
+            before = time.perf_counter()
+            await asyncio.sleep(0.001)
+            LAGS.append((before, (time.perf_counter() - before) * 1000))
+
+    if LAGS is not None:
+        watcher = asyncio.create_task(lag())
     for i in range(int(rate * seconds)):
         scheduled = start + i / rate
         delay = scheduled - time.perf_counter()
@@ -111,10 +122,15 @@ async def load(
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(scheduled)))
     await asyncio.gather(*tasks)
+    if LAGS is not None:
+        watcher.cancel()
     return latencies, errors
 
 
 TICKS = os.sysconf("SC_CLK_TCK")
+# MIMAMORI_BENCH_TIMELINE=<file>: every request's (scheduled start, latency), to see when the slow ones happen.
+TIMELINE: list[tuple[float, float]] | None = [] if os.environ.get("MIMAMORI_BENCH_TIMELINE") else None
+LAGS: list[tuple[float, float]] | None = [] if os.environ.get("MIMAMORI_BENCH_TIMELINE") else None
 
 
 def cpu_seconds(pid: int) -> float:
@@ -189,8 +205,22 @@ def profile(pids: dict[str, int], *, names: list[str], seconds: float, out: Path
     out.mkdir(parents=True, exist_ok=True)
     return [
         subprocess.Popen(
-            [spy, "record", "-p", str(pids[n]), "-d", str(int(seconds)), "-r", "200", "--format", "raw", "--gil",
-             "-o", str(out / f"{n}.txt"), "--nonblocking"],
+            [
+                spy,
+                "record",
+                "-p",
+                str(pids[n]),
+                "-d",
+                str(int(seconds)),
+                "-r",
+                "200",
+                "--format",
+                "raw",
+                "--gil",
+                "-o",
+                str(out / f"{n}.txt"),
+                "--nonblocking",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -303,6 +333,8 @@ def main() -> None:
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     result = asyncio.run(run(rates=rates, seconds=args.seconds, warmup=args.warmup, profile_dir=args.profile))
+    if TIMELINE is not None:
+        Path(os.environ["MIMAMORI_BENCH_TIMELINE"]).write_text(json.dumps({"requests": TIMELINE, "lags": LAGS}))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     print(json.dumps(result, indent=2, ensure_ascii=False))

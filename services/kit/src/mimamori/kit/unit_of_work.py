@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any, Self, cast
 
 from google.protobuf.message import Message
-from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from mimamori.contracts import event_type, topic_of
@@ -183,13 +183,35 @@ class UnitOfWork:
         )
         return found.first() is not None
 
-    async def processed_among(self, group: str, message_ids: Sequence[str]) -> set[str]:
-        """Which of these events this consumer group already committed the effect of."""
+    async def claim_unprocessed(self, group: str, message_ids: Sequence[str]) -> set[str]:
+        """Record, in this transaction, that this consumer group processes these events, and return those it had
+        not processed before (the ones to handle now). On PostgreSQL one statement does both: the primary key
+        decides, one index probe per id whatever the planner knows of the table, and a second consumer claiming
+        the same events waits for the first one's commit and then gets none of them. (A check first, with
+        `IN (:id1, :id2, …)` of a few hundred parameters, was planned on a young table without statistics as a scan
+        of the group's rows comparing each to every id: 58 ms a batch at 600 events/s, pg_stat_statements.)"""
+        wanted = list(dict.fromkeys(message_ids))
+        if not wanted:
+            return set()
+        now = datetime.now(UTC)
+        engine = self._sessions.kw.get("bind")
+        if isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql":
+            claimed = await self.session.execute(
+                text(
+                    f"INSERT INTO {self._inbox.name} (consumer_group, message_id, processed_at) "
+                    "SELECT :group, w.id, :now FROM unnest(CAST(:ids AS varchar[])) AS w(id) "
+                    "ON CONFLICT DO NOTHING RETURNING message_id"
+                ),
+                {"group": group, "ids": wanted, "now": now},
+            )
+            return {row.message_id for row in claimed}
         t = self._inbox
         found = await self.session.execute(
-            select(t.c.message_id).where(t.c.consumer_group == group, t.c.message_id.in_(list(message_ids)))
+            select(t.c.message_id).where(t.c.consumer_group == group, t.c.message_id.in_(wanted))
         )
-        return {row.message_id for row in found}
+        fresh = set(wanted) - {row.message_id for row in found}
+        await self.mark_processed_many(group, [m for m in wanted if m in fresh])
+        return fresh
 
     async def mark_processed_many(self, group: str, message_ids: Sequence[str]) -> None:
         """Record, in this transaction, that these events' effects are committed."""

@@ -62,11 +62,11 @@ def idempotent_batch(
     async def consume(envelopes: Sequence[Envelope]) -> None:
         decoded = [(envelope, _decode(envelope)) for envelope in envelopes]
         async with uow() as unit:
-            done = await unit.processed_among(group, [e.id for e in envelopes])
+            claimed = await unit.claim_unprocessed(group, [e.id for e in envelopes])
             fresh: list[tuple[Message, Envelope]] = []
             for envelope, message in decoded:
-                if envelope.id not in done:
-                    done.add(envelope.id)
+                if envelope.id in claimed:
+                    claimed.discard(envelope.id)  # a batch holding one event twice handles it once
                     fresh.append((message, envelope))
             if handle_many is not None:
                 with ExitStack() as spans:
@@ -77,7 +77,6 @@ def idempotent_batch(
                 for message, envelope in fresh:
                     with _span(envelope, group):
                         await handle(message, envelope, unit)
-            await unit.mark_processed_many(group, [envelope.id for _, envelope in fresh])
             await unit.commit()
 
     return consume
