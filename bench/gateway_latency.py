@@ -239,7 +239,31 @@ def summary(latencies: list[float], errors: int) -> dict[str, Any]:
     }
 
 
-async def run(*, rates: list[int], seconds: float, warmup: float, profile_dir: Path | None) -> dict[str, Any]:
+def headline(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One rate's result: the run itself, or of several paired runs the one with the median gateway p99, with
+    every run's p99 and hop beside it (a shared 2-core machine stalls now and then; one stall of a few hundred
+    milliseconds decides a 15-second run's p99, so the median of runs is the figure to compare)."""
+    if len(runs) == 1:
+        return runs[0]
+    p99s = [r["gateway"]["p99_ms"] for r in runs]
+    hops = [r["gateway_hop_p50_ms"] for r in runs]
+    median_p99, median_hop = statistics.median(p99s), statistics.median(hops)
+    return {
+        **min(runs, key=lambda r: abs(r["gateway"]["p99_ms"] - median_p99)),
+        "repeats": len(runs),
+        "gateway_p99_ms_of_each_run": p99s,
+        "direct_p99_ms_of_each_run": [r["direct"]["p99_ms"] for r in runs],
+        "hop_p50_ms_of_each_run": hops,
+        "median_gateway_p99_ms": round(median_p99, 2),
+        "median_hop_p50_ms": round(median_hop, 2),
+        "met": median_p99 <= 15 and median_hop <= 1.5 and all(r["gateway"]["errors"] == 0 for r in runs),
+        "met_in_every_run": all(r["met"] for r in runs),
+    }
+
+
+async def run(
+    *, rates: list[int], seconds: float, warmup: float, profile_dir: Path | None, repeats: int = 1
+) -> dict[str, Any]:
     admin = os.environ["MIMAMORI_TEST_DATABASE_URL"]
     kafka = os.environ["MIMAMORI_TEST_KAFKA_BOOTSTRAP"]
     with fresh_database(admin) as url, tempfile.TemporaryDirectory() as tmp:
@@ -285,39 +309,47 @@ async def run(*, rates: list[int], seconds: float, warmup: float, profile_dir: P
                 others = {"load_generator": os.getpid(), **kafka_broker(kafka)}
                 meter = CpuMeter({**started.pids, **others}, url)
                 for rate in rates:
-                    phases: dict[str, Any] = {}
-                    for phase, target, headers in (
-                        ("direct", direct_url, direct_headers),
-                        ("gateway", gateway_url, gateway_headers),
-                    ):
-                        await load(http, url=target, headers=headers, rate=rate, seconds=warmup)
-                        await asyncio.sleep(0.5)  # let the previous phase's audit trail drain before metering
-                        await meter.begin()
-                        spies = []
-                        if profile_dir is not None:
-                            spies = profile(
-                                started.pids,
-                                names=["gateway", "casework", "audit"] if phase == "gateway" else ["casework", "audit"],
-                                seconds=seconds,
-                                out=profile_dir / f"{rate}" / phase,
-                            )
-                        measured = await load(http, url=target, headers=headers, rate=rate, seconds=seconds)
-                        await asyncio.sleep(0.5)  # the audit consumer's share of this phase's requests
-                        phases[phase] = summary(*measured)
-                        phases[phase]["cpu_ms_per_request"] = await meter.per_request(len(measured[0]))
-                        for spy in spies:
-                            await asyncio.to_thread(spy.wait)
-                    phases["gateway_hop_p50_ms"] = round(phases["gateway"]["p50_ms"] - phases["direct"]["p50_ms"], 2)
-                    phases["met"] = (
-                        phases["gateway"]["p99_ms"] <= 15
-                        and phases["gateway_hop_p50_ms"] <= 1.5
-                        and phases["gateway"]["errors"] == 0
-                    )
-                    results[f"{rate}_per_s"] = phases
+                    runs = []
+                    for _ in range(repeats):
+                        phases: dict[str, Any] = {}
+                        for phase, target, headers in (
+                            ("direct", direct_url, direct_headers),
+                            ("gateway", gateway_url, gateway_headers),
+                        ):
+                            await load(http, url=target, headers=headers, rate=rate, seconds=warmup)
+                            await asyncio.sleep(0.5)  # let the previous phase's audit trail drain before metering
+                            await meter.begin()
+                            spies = []
+                            if profile_dir is not None:
+                                spies = profile(
+                                    started.pids,
+                                    names=["gateway", "casework", "audit"]
+                                    if phase == "gateway"
+                                    else ["casework", "audit"],
+                                    seconds=seconds,
+                                    out=profile_dir / f"{rate}" / phase,
+                                )
+                            measured = await load(http, url=target, headers=headers, rate=rate, seconds=seconds)
+                            await asyncio.sleep(0.5)  # the audit consumer's share of this phase's requests
+                            phases[phase] = summary(*measured)
+                            phases[phase]["cpu_ms_per_request"] = await meter.per_request(len(measured[0]))
+                            for spy in spies:
+                                await asyncio.to_thread(spy.wait)
+                        phases["gateway_hop_p50_ms"] = round(
+                            phases["gateway"]["p50_ms"] - phases["direct"]["p50_ms"], 2
+                        )
+                        phases["met"] = (
+                            phases["gateway"]["p99_ms"] <= 15
+                            and phases["gateway_hop_p50_ms"] <= 1.5
+                            and phases["gateway"]["errors"] == 0
+                        )
+                        runs.append(phases)
+                    results[f"{rate}_per_s"] = headline(runs)
     return {
         "bench": "authenticated point read through the gateway (audit included) vs the service directly",
         "deployment": "distributed: one process per module, PostgreSQL, Kafka, on this machine",
         "seconds_per_phase": seconds,
+        "repeats_per_rate": repeats,
         "targets": {"rate_per_s": 300, "gateway_p99_ms": 15, "hop_p50_ms": 1.5},
         **results,
     }
@@ -330,9 +362,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/results/gateway_latency.json"))
     parser.add_argument("--profile", type=Path, default=None, help="write py-spy stacks of each phase here")
+    parser.add_argument("--repeats", type=int, default=1, help="paired runs per rate; the headline is their median")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
-    result = asyncio.run(run(rates=rates, seconds=args.seconds, warmup=args.warmup, profile_dir=args.profile))
+    result = asyncio.run(
+        run(rates=rates, seconds=args.seconds, warmup=args.warmup, profile_dir=args.profile, repeats=args.repeats)
+    )
     if TIMELINE is not None:
         Path(os.environ["MIMAMORI_BENCH_TIMELINE"]).write_text(json.dumps({"requests": TIMELINE, "lags": LAGS}))
     args.out.parent.mkdir(parents=True, exist_ok=True)

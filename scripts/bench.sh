@@ -23,7 +23,7 @@ mkdir -p bench/results
 echo "== event: outbox -> Kafka -> committed effect (1,000 events/s)"
 "$UV" run --no-sync python bench/event_latency.py --rate 1000 --seconds 20 --per-tx 10 --repeats 3 --out bench/results/event_latency.json
 echo "== gateway: authenticated point read, audit included (300 requests/s), and the hop"
-"$UV" run --no-sync python bench/gateway_latency.py --rates 30,100,300 --seconds 15 --out bench/results/gateway_latency.json
+"$UV" run --no-sync python bench/gateway_latency.py --rates 30,100,300 --seconds 15 --repeats 3 --out bench/results/gateway_latency.json
 echo "== ingest: a 1,000,000-row jumin file end to end (20,000 rows/s, peak RSS < 400 MB), COPY as the ceiling"
 "$UV" run --no-sync python bench/ingest_load.py --rows 1000000 --all --out bench/results/ingest_load.json
 echo "== identity: link quality per source on the labelled synthetic town (precision ≥ 99.9%, recall ≥ 99%)"

@@ -87,6 +87,9 @@ async def _serve(*, target: str, settings: PlatformSettings, host: str, port: in
                 log_config=None,
                 access_log=False,
                 lifespan="off",
+                # Only the gateway faces clients (and perhaps a load balancer's X-Forwarded-*); a service is called
+                # by the gateway alone, so it skips the forwarded-headers middleware on every request.
+                proxy_headers=front == "gateway",
                 # Longer than the gateway keeps pooled connections (30 s): a server that closes an idle connection
                 # first races the gateway's next request on it (a reset instead of an answer).
                 timeout_keep_alive=KEEP_ALIVE_SECONDS,
