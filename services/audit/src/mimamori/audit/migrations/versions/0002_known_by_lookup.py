@@ -15,29 +15,21 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-LOCK_HEAD = """
+FUNCTION = """
 CREATE OR REPLACE FUNCTION lock_ledger_head(
     wanted varchar[], OUT head_seq bigint, OUT head_hash varchar, OUT known varchar[]
 ) LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(418581342580);
     SELECT l.seq, l.hash INTO head_seq, head_hash FROM ledger l ORDER BY l.seq DESC LIMIT 1;
-    known := ARRAY(SELECT l.event_id FROM unnest(wanted) AS w(id) JOIN ledger l ON l.event_id = w.id);
+    known := ARRAY(KNOWN);
 END
 $$
 """
-
-PREVIOUS = """
-CREATE OR REPLACE FUNCTION lock_ledger_head(
-    wanted varchar[], OUT head_seq bigint, OUT head_hash varchar, OUT known varchar[]
-) LANGUAGE plpgsql VOLATILE SET search_path FROM CURRENT AS $$
-BEGIN
-    PERFORM pg_advisory_xact_lock(418581342580);
-    SELECT l.seq, l.hash INTO head_seq, head_hash FROM ledger l ORDER BY l.seq DESC LIMIT 1;
-    known := ARRAY(SELECT l.event_id FROM ledger l WHERE l.event_id = ANY(wanted));
-END
-$$
-"""
+LOCK_HEAD = FUNCTION.replace(
+    "KNOWN", "SELECT l.event_id FROM unnest(wanted) AS w(id) JOIN ledger l ON l.event_id = w.id"
+)
+PREVIOUS = FUNCTION.replace("KNOWN", "SELECT l.event_id FROM ledger l WHERE l.event_id = ANY(wanted)")
 
 
 def upgrade() -> None:
