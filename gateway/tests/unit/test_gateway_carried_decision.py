@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from mimamori.gateway.bootstrap import Gateway
+from mimamori.kit.audit_trail import carried_decision_event
 from mimamori.kit.auth import AccessContext, ContextDep, ContextVerifier, request_decision
 from mimamori.kit.http import create_service_app
 
@@ -84,6 +85,13 @@ async def test_a_read_the_service_did_not_record_is_recorded_by_the_gateway_with
         context.decision.decided_at,
         "",
     )
+    # What a service would commit from the context is the gateway's own event, field for field, but for who
+    # relayed it (and the trace, which is the service's span of the same trace).
+    relayed = carried_decision_event(context, relayed_by="casework")
+    assert relayed.relayed_by == "casework"
+    relayed.relayed_by = ""
+    relayed.trace_id = event.trace_id
+    assert relayed == event
 
 
 async def test_an_answer_naming_another_decision_does_not_count(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from mimamori.events.audit.v1 import access_pb2
 from mimamori.kit.auth import AccessContext, request_decision
+from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.telemetry import current_trace_id
 from mimamori.kit.unit_of_work import UnitOfWork
 
@@ -91,9 +92,11 @@ def record_access(uow: UnitOfWork, event: access_pb2.AccessRecorded) -> None:
         and not carried.recorded
         and not (carried.publication is not None and uow.is_pending(carried.publication))
     ):
-        decision = carried_decision_event(carried.context, relayed_by=event.recorder)
-        carried.publication = uow.publish(
-            decision, key=decision.actor or "anonymous", actor=decision.actor, purpose=decision.purpose
-        )
+        carried.publication = _publish(uow, carried_decision_event(carried.context, relayed_by=event.recorder))
         uow.after_commit(carried.mark_recorded)
-    uow.publish(event, key=event.actor or "anonymous", actor=event.actor, purpose=event.purpose)
+    _publish(uow, event)
+
+
+def _publish(uow: UnitOfWork, event: access_pb2.AccessRecorded) -> Envelope:
+    """An audit event in the unit of work, keyed by its actor."""
+    return uow.publish(event, key=event.actor or "anonymous", actor=event.actor, purpose=event.purpose)

@@ -21,6 +21,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 from pydantic import BaseModel, Field
 
+from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.problems import Problem
 
 CONTEXT_HEADER = "X-Mimamori-Context"
@@ -163,7 +164,7 @@ class RequestDecision:
 
     context: AccessContext | None = None
     recorded: bool = False
-    publication: Any = None  # the envelope of the decision in the unit of work that has it, until committed
+    publication: Envelope | None = None  # the decision's envelope in the unit of work that has it, until committed
 
     def mark_recorded(self) -> None:
         """The unit of work that carried the decision committed."""

@@ -9,11 +9,11 @@ from fastapi import FastAPI
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mimamori.kit.auth import ContextVerifier, RequestDecision, request_decision
+from mimamori.kit.auth import DECISION_RECORDED_HEADER, ContextVerifier, RequestDecision, request_decision
 from mimamori.kit.problems import install_problem_handlers
 from mimamori.kit.telemetry import span_from
 
-_RECORDED = b"x-mimamori-decision-recorded"
+_RECORDED = DECISION_RECORDED_HEADER.lower().encode("latin-1")
 
 
 class TracingMiddleware:
