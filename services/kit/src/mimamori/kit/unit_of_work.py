@@ -89,14 +89,17 @@ class UnitOfWork:
         self._committed = False
         # asyncpg's connection under this unit's, when it runs Prebuilt statements itself (autocommit, PostgreSQL).
         self._driver: Any = None
+        bind = sessions.kw.get("bind")
+        self._engine = bind if isinstance(bind, AsyncEngine) else None
+        self._postgresql = self._engine is not None and self._engine.dialect.name == "postgresql"
 
     async def __aenter__(self) -> Self:
         self._envelopes = []
         self._after_commit = []
         self._committed = False
         self._driver = None
-        engine = self._sessions.kw.get("bind")
-        if self.autocommit and isinstance(engine, AsyncEngine):
+        engine = self._engine
+        if self.autocommit and engine is not None:
             # No ORM Session for a unit whose statements each commit by themselves: a pooled connection in
             # autocommit answers the same execute/scalar/scalars/commit/rollback/close, for less CPU per request.
             connection = await engine.connect()
@@ -194,8 +197,7 @@ class UnitOfWork:
         if not wanted:
             return set()
         now = datetime.now(UTC)
-        engine = self._sessions.kw.get("bind")
-        if isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql":
+        if self._postgresql:
             claimed = await self.session.execute(
                 text(
                     f"INSERT INTO {self._inbox.name} (consumer_group, message_id, processed_at) "
