@@ -167,9 +167,9 @@ def bootstrap(
     app.include_router(openapi.router)
     if dev_issuer is not None:
         app.include_router(dev_oidc.router)
-    app.add_middleware(TracingMiddleware, service=SERVICE)
+    app.add_middleware(TracingMiddleware, service=SERVICE, carries_decisions=False)
     assert isinstance(app, GatewayApp)
-    app.api = TracingMiddleware(proxy, service=SERVICE)
+    app.api = TracingMiddleware(proxy, service=SERVICE, carries_decisions=False)
     return Gateway(
         app=app,
         policy=index,

@@ -20,11 +20,13 @@ class TracingMiddleware:
     """A server span per request that continues the caller's trace. Only the route template is recorded:
     concrete paths and query strings may carry identifiers or names. It also carries the request's
     RequestDecision: when the access the service recorded committed the gateway's decision with it, the answer
-    says so (`X-Mimamori-Decision-Recorded: <decision id>`) and the gateway need not record it again."""
+    says so (`X-Mimamori-Decision-Recorded: <decision id>`) and the gateway need not record it again. The gateway
+    itself, which makes decisions rather than carrying them, passes `carries_decisions=False`."""
 
-    def __init__(self, app: ASGIApp, *, service: str) -> None:
+    def __init__(self, app: ASGIApp, *, service: str, carries_decisions: bool = True) -> None:
         self.app = app
         self.service = service
+        self.carries_decisions = carries_decisions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,13 +39,13 @@ class TracingMiddleware:
         }
         method = scope.get("method", "")
         status: dict[str, int] = {}
-        carried = RequestDecision()
+        carried = RequestDecision() if self.carries_decisions else None
         reset = request_decision.set(carried)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                if carried.recorded and carried.context is not None:
+                if carried is not None and carried.recorded and carried.context is not None:
                     decision = carried.context.decision_id.encode("latin-1")
                     message = {**message, "headers": [*message.get("headers", ()), (_RECORDED, decision)]}
             await send(message)
