@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import asyncpg
+from sqlalchemy.engine import make_url
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
@@ -35,5 +36,11 @@ async def provision_service(*, admin_url: str, service: str, password: str) -> s
         await conn.execute(f'REVOKE CREATE ON DATABASE "{database}" FROM PUBLIC')
     finally:
         await conn.close()
-    base = admin_url.split("://", 1)[1].split("@", 1)[1]
-    return f"postgresql+asyncpg://{role}:{password}@{base}"
+    return service_url(admin_url, role=role, password=password)
+
+
+def service_url(admin_url: str, *, role: str, password: str) -> str:
+    """The admin URL with the service's role and password: the same server, database and options (a Unix socket
+    directory in `?host=`, TLS settings), the password escaped as a URL needs."""
+    url = make_url(admin_url).set(drivername="postgresql+asyncpg", username=role, password=password)
+    return url.render_as_string(hide_password=False)

@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
+from sqlalchemy.engine import make_url
+
 REQUIRED = "MIMAMORI_REQUIRE_INTEGRATION"
 DATABASE_ENV = "MIMAMORI_TEST_DATABASE_URL"
 KAFKA_ENV = "MIMAMORI_TEST_KAFKA_BOOTSTRAP"
@@ -83,6 +85,11 @@ def stop_containers() -> None:
         _containers.pop().stop()
 
 
+def with_database(url: str, name: str) -> str:
+    """The same server URL, with its options (`?host=` for a Unix socket, TLS), naming another database."""
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
 @contextmanager
 def fresh_database(admin_url: str) -> Iterator[str]:
     """A new empty database on the server of admin_url, dropped afterwards."""
@@ -106,8 +113,7 @@ def fresh_database(admin_url: str) -> Iterator[str]:
             pool.submit(asyncio.run, execute(sql)).result()
 
     run(f'CREATE DATABASE "{name}"')
-    base, _, _ = admin_url.rpartition("/")
     try:
-        yield f"{base}/{name}"
+        yield with_database(admin_url, name)
     finally:
         run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
