@@ -29,6 +29,7 @@ from typing import Any
 import aiohttp
 from machine import SpeedProbe  # bench/ is on sys.path when a bench runs as a script
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from stats import percentile
 
 from mimamori.kit.auth import AccessContext, ContextSigner, load_key
@@ -235,6 +236,12 @@ def profile(pids: dict[str, int], *, names: list[str], seconds: float, out: Path
 BACKGROUND = ("audit", "identity", "risk", "ingest", "kafka")
 
 
+def connection_kind(url: str) -> str:
+    """How the services reach PostgreSQL: its unix socket (a directory in `?host=`) or TCP."""
+    host = make_url(url).query.get("host", "")
+    return "unix socket" if isinstance(host, str) and host.startswith("/") else "tcp"
+
+
 def lower_priority(pids: dict[str, int], nice: int) -> None:
     """Give every thread of these processes a lower CPU priority (`nice`), as CPU requests would in a cluster."""
     for pid in pids.values():
@@ -381,6 +388,7 @@ async def run(
     return {
         "bench": "authenticated point read through the gateway (audit included) vs the service directly",
         "deployment": "distributed: one process per module, PostgreSQL, Kafka, on this machine",
+        "database_connection": connection_kind(os.environ["MIMAMORI_TEST_DATABASE_URL"]),
         "seconds_per_phase": seconds,
         "repeats_per_rate": repeats,
         "settings": settings or {},

@@ -14,7 +14,8 @@
 #
 # Role `mimamori` / password `mimamori` (superuser) owns database `mimamori`.
 # TCP connections on 127.0.0.1 use scram-sha-256 (so the password in the URL is really
-# checked); the unix socket in the state dir is trust, for the bootstrap superuser only.
+# checked). The unix socket in the state dir trusts the bootstrap superuser only; other roles give
+# their password there too (a bench on this machine connects through it: `PG_SOCKET=1 env.sh`).
 set -euo pipefail
 
 PG_PORT="${PG_PORT:-15432}"
@@ -136,10 +137,11 @@ logging_collector = off
 log_min_messages = warning
 log_min_error_statement = error
 EOF
-    # Only loopback TCP, password checked; local socket trusted (bootstrap only).
+    # Loopback TCP and the local socket, password checked; the socket trusts the bootstrap superuser only.
     cat >"$DATA/pg_hba.conf" <<EOF
 # deploy/local/postgres.sh
-local   all   all                   trust
+local   all   postgres              trust
+local   all   all                   scram-sha-256
 host    all   all   127.0.0.1/32    scram-sha-256
 host    all   all   ::1/128         scram-sha-256
 EOF
