@@ -154,6 +154,8 @@ class ContextVerifier:
 
 
 DECISION_RECORDED_HEADER = "X-Mimamori-Decision-Recorded"
+# The same header as ASGI carries it (a lower-case byte string), for the service that sets it and the gateway.
+DECISION_RECORDED_RAW = DECISION_RECORDED_HEADER.lower().encode("latin-1")
 
 
 @dataclass(slots=True)

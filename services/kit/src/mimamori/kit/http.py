@@ -9,11 +9,9 @@ from fastapi import FastAPI
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mimamori.kit.auth import DECISION_RECORDED_HEADER, ContextVerifier, RequestDecision, request_decision
+from mimamori.kit.auth import DECISION_RECORDED_RAW, ContextVerifier, RequestDecision, request_decision
 from mimamori.kit.problems import install_problem_handlers
 from mimamori.kit.telemetry import span_from
-
-_RECORDED = DECISION_RECORDED_HEADER.lower().encode("latin-1")
 
 
 class TracingMiddleware:
@@ -47,7 +45,7 @@ class TracingMiddleware:
                 status["code"] = message["status"]
                 if carried is not None and carried.recorded and carried.context is not None:
                     decision = carried.context.decision_id.encode("latin-1")
-                    message = {**message, "headers": [*message.get("headers", ()), (_RECORDED, decision)]}
+                    message = {**message, "headers": [*message.get("headers", ()), (DECISION_RECORDED_RAW, decision)]}
             await send(message)
 
         with span_from(carrier, f"{method} {self.service}", kind=SpanKind.SERVER) as span:

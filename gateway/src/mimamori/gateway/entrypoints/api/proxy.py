@@ -13,14 +13,13 @@ from starlette.types import Receive, Scope, Send
 
 from mimamori.gateway.adapters.forwarders import Forwarder, UpstreamRequest, UpstreamUnavailable
 from mimamori.gateway.service_layer.gate import AccessRequest, Admission, Gate, Refusal
-from mimamori.kit.auth import CONTEXT_HEADER, DECISION_RECORDED_HEADER, ContextSigner
+from mimamori.kit.auth import CONTEXT_HEADER, DECISION_RECORDED_RAW, ContextSigner
 from mimamori.kit.problems import Problem, problem_response
 from mimamori.kit.telemetry import current_traceparent
 
 log = logging.getLogger("mimamori.gateway")
 
 DECISION_HEADER = "X-Mimamori-Decision"
-RECORDED_HEADER = DECISION_RECORDED_HEADER.lower().encode("latin-1")
 PURPOSE_HEADER = "X-Purpose"
 BREAK_GLASS_HEADER = "X-Break-Glass"
 REALM = "mimamori"
@@ -204,7 +203,7 @@ class ApiProxy:
             headers_out = []
             service_recorded = False
             for name, value in response.headers:
-                if name.lower() == RECORDED_HEADER:
+                if name.lower() == DECISION_RECORDED_RAW:
                     service_recorded = carry and value == decision
                 else:
                     headers_out.append((name, value))
