@@ -339,12 +339,10 @@ async def run(
                 gateway_url = started.url("gateway") + "/api/casework" + path
                 results: dict[str, Any] = {}
                 # The load generator (this process) and a Kafka broker on this machine share the cores: metered too.
-                others = {"load_generator": os.getpid(), **kafka_broker(kafka)}
+                metered = {**started.pids, "load_generator": os.getpid(), **kafka_broker(kafka)}
                 if background_nice:
-                    lower_priority(
-                        {n: pid for n, pid in {**started.pids, **others}.items() if n in BACKGROUND}, background_nice
-                    )
-                meter = CpuMeter({**started.pids, **others}, url)
+                    lower_priority({n: pid for n, pid in metered.items() if n in BACKGROUND}, background_nice)
+                meter = CpuMeter(metered, url)
                 for rate in rates:
                     runs = []
                     for _ in range(repeats):
