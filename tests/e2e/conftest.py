@@ -44,6 +44,7 @@ class Outcome:
     statuses: dict[str, int] = field(default_factory=dict)
     codes: dict[str, str] = field(default_factory=dict)
     observation: dict[str, Any] = field(default_factory=dict)
+    created_observation: dict[str, Any] = field(default_factory=dict)
     child_view: dict[str, Any] = field(default_factory=dict)
     verification: dict[str, Any] = field(default_factory=dict)
     audit_entries: list[dict[str, Any]] = field(default_factory=list)
@@ -187,6 +188,7 @@ class Slice:
             headers={"traceparent": traceparent},
         )
         outcome.statuses["create"] = created.status_code
+        outcome.created_observation = created.json() if created.status_code == 201 else {}
         outcome.decisions["create"] = created.headers.get("X-Mimamori-Decision", "")
         read = await self.call(
             "GET",

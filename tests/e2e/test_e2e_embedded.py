@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,10 @@ async def test_a_caseworker_records_and_reads_an_observation_and_every_decision_
     assert outcome.child_view["parents"] == [outcome.parent_id]
     assert (outcome.statuses["create"], outcome.statuses["read"]) == (201, 200)
     assert outcome.observation["text"].startswith("家庭訪問。")
+    # The moment it was recorded reads back as the instant the create answered, with its zone (SQLite keeps none).
+    recorded = datetime.fromisoformat(outcome.observation["recorded_at"])
+    assert recorded.tzinfo is not None
+    assert recorded == datetime.fromisoformat(outcome.created_observation["recorded_at"])
     refused = {k: (outcome.statuses[k], outcome.codes[k]) for k in outcome.codes}
     assert refused == {
         "no_purpose": (400, "purpose_required"),

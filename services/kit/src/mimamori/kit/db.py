@@ -4,16 +4,46 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import BigInteger, Integer, event
+from sqlalchemy import BigInteger, DateTime, Dialect, Integer, event
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.types import TypeDecorator
 
 # A 64-bit key that is also SQLite's rowid alias, so autoincrement works on both.
 BigKey = BigInteger().with_variant(Integer, "sqlite")
+
+
+class NaiveMoment(ValueError):
+    """A moment without a time zone was about to be stored: which instant it means is a guess."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in time: `timestamptz` on PostgreSQL, UTC text on SQLite; read back aware (UTC) on both.
+
+    SQLite keeps no zone. With a plain `DateTime(timezone=True)` a moment came back naive from the embedded
+    deployment (an API answered `…T15:38:01` where PostgreSQL's answered `…T15:38:01Z`), and one written with
+    another offset (+09:00) was stored as its wall-clock time, nine hours off. Here every moment is stored in UTC
+    and read back with the zone; a naive one is refused, on both databases, instead of being taken for UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise NaiveMoment("a moment to store has no time zone")
+        return value.astimezone(UTC) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def is_sqlite(url: str) -> bool:

@@ -9,11 +9,11 @@ from types import TracebackType
 from typing import Any, Self, cast
 
 from google.protobuf.message import Message
-from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select, text
+from sqlalchemy import Column, MetaData, String, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from mimamori.contracts import event_type, topic_of
-from mimamori.kit.db import Prebuilt, driver_of, is_connection_fault, runs_prebuilt
+from mimamori.kit.db import Prebuilt, UtcDateTime, driver_of, is_connection_fault, runs_prebuilt
 from mimamori.kit.messaging.envelope import Envelope
 from mimamori.kit.messaging.outbox import AUTOCOMMIT, Outbox, envelope_row
 from mimamori.kit.telemetry import current_traceparent
@@ -24,7 +24,7 @@ def inbox_columns() -> list[Any]:
     return [
         Column("consumer_group", String(100), primary_key=True),
         Column("message_id", String(64), primary_key=True),
-        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Column("processed_at", UtcDateTime(), nullable=False),
     ]
 
 

@@ -226,7 +226,7 @@ def _entry(row: Any, person_ids: list[str] | None) -> LedgerEntry:
     return LedgerEntry(
         seq=row.seq,
         event_id=row.event_id,
-        recorded_at=_aware(row.recorded_at),
+        recorded_at=row.recorded_at,
         body=row.body,
         prev_hash=row.prev_hash,
         hash=row.hash,
@@ -240,11 +240,6 @@ def _entry(row: Any, person_ids: list[str] | None) -> LedgerEntry:
             person_ids=tuple(sorted(person_ids)),
         ),
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite gives back naive datetimes; the ledger writes UTC only.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _moment(text_value: str) -> datetime:

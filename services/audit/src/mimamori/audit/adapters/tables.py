@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, MetaData, String, Table, Text
 
-from mimamori.kit.db import BigKey
+from mimamori.kit.db import BigKey, UtcDateTime
 
 LEDGER = "ledger"
 LEDGER_PERSONS = "ledger_persons"
@@ -20,7 +20,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         metadata,
         Column("seq", BigKey, primary_key=True, autoincrement=False),
         Column("event_id", String(), nullable=False, unique=True),
-        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        Column("recorded_at", UtcDateTime(), nullable=False),
         Column("occurred_at", String(32), nullable=False),
         Column("recorder", String(), nullable=False),
         Column("actor", String(), nullable=False),
@@ -46,7 +46,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("id", BigKey, primary_key=True, autoincrement=True),
         Column("seq", BigInteger, nullable=False),
         Column("hash", String(64), nullable=False),
-        Column("signed_at", DateTime(timezone=True), nullable=False),
+        Column("signed_at", UtcDateTime(), nullable=False),
         Column("key_id", String(100), nullable=False),
         Column("token", Text, nullable=False),
     )

@@ -160,7 +160,7 @@ class CaseRepository:
                     from_status=CaseStatus(h.from_status) if h.from_status else None,
                     to_status=CaseStatus(h.to_status),
                     by=h.changed_by,
-                    at=_aware(h.changed_at),
+                    at=h.changed_at,
                     note=h.note,
                 )
             )
@@ -227,7 +227,7 @@ def _case(row: Any, *, assignees: list[str], history: list[StatusChange]) -> Cas
         person_id=row.person_id,
         difficulties=tuple(Difficulty(d) for d in row.difficulties),
         opened_by=row.opened_by,
-        opened_at=_aware(row.opened_at),
+        opened_at=row.opened_at,
         origin=origin,
         status=CaseStatus(row.status),
         risk_level=row.risk_level,
@@ -236,8 +236,3 @@ def _case(row: Any, *, assignees: list[str], history: list[StatusChange]) -> Cas
         history=history,
         version=row.version,
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives naive datetimes back; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

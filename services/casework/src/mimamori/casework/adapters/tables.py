@@ -8,7 +8,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -18,6 +17,8 @@ from sqlalchemy import (
     text,
     true,
 )
+
+from mimamori.kit.db import UtcDateTime
 
 # At most one case per person is open (not closed, not declined): the database holds the rule, so two staff who
 # open a case for the same child at once cannot both succeed.
@@ -35,7 +36,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("text", Text, nullable=False),
         Column("observed_on", Date, nullable=False),
         Column("recorded_by", String(200), nullable=False),
-        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        Column("recorded_at", UtcDateTime(), nullable=False),
         Index("ix_observations_person", "person_id", "observed_on"),
     )
     known_persons = Table(
@@ -43,7 +44,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         metadata,
         Column("person_id", String(36), primary_key=True),
         Column("resident", Boolean, nullable=False, server_default=true()),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
     )
     cases = Table(
         "cases",
@@ -59,8 +60,8 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("origin_month", String(6), nullable=True),
         Column("origin_alert_id", String(64), nullable=True),
         Column("opened_by", String(200), nullable=False),
-        Column("opened_at", DateTime(timezone=True), nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("opened_at", UtcDateTime(), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
         Column("version", BigInteger, nullable=False),
         Index("ix_cases_person", "person_id"),
         Index("ix_cases_status", "status", "opened_at"),
@@ -82,7 +83,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("from_status", String(20), nullable=True),
         Column("to_status", String(20), nullable=False),
         Column("changed_by", String(200), nullable=False),
-        Column("changed_at", DateTime(timezone=True), nullable=False),
+        Column("changed_at", UtcDateTime(), nullable=False),
         Column("note", Text, nullable=False),
     )
     # identity's merges, one row per merged person: as announced (merged → surviving, merge_id) and resolved

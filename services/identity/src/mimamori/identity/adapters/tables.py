@@ -7,7 +7,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -16,7 +15,7 @@ from sqlalchemy import (
     Text,
 )
 
-from mimamori.kit.db import BigKey
+from mimamori.kit.db import BigKey, UtcDateTime
 
 
 def define_tables(metadata: MetaData) -> dict[str, Table]:
@@ -26,7 +25,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         metadata,
         Column("id", String(36), primary_key=True),
         Column("atena_no", String(20), nullable=True, unique=True),
-        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
     )
     source_records = Table(
         "source_records",
@@ -57,8 +56,8 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("file_sha256", String(64), nullable=False),
         Column("load_run_id", String(64), nullable=False),
         Column("version", Integer, nullable=False),
-        Column("first_seen_at", DateTime(timezone=True), nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("first_seen_at", UtcDateTime(), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
         Index("ix_source_records_setai", "setai_code"),
         Index("ix_source_records_atena", "atena_no"),
         Index("ix_source_records_kana_birth", "name_kana_key", "birth_date_iso"),
@@ -72,7 +71,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("change", String(10), nullable=False),
         Column("event_id", String(64), nullable=False),
         Column("event_time", String(40), nullable=False),
-        Column("received_at", DateTime(timezone=True), nullable=False),
+        Column("received_at", UtcDateTime(), nullable=False),
         Column("file_name", String(300), nullable=False),
         Column("row", Integer, nullable=False),
         Column("file_sha256", String(64), nullable=False),
@@ -87,7 +86,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("person_id", String(36), nullable=False),
         Column("grade", String(20), nullable=False),
         Column("reason", String(40), nullable=False),
-        Column("linked_at", DateTime(timezone=True), nullable=False),
+        Column("linked_at", UtcDateTime(), nullable=False),
         Index("ix_record_links_person", "person_id"),
     )
     name_history = Table(
@@ -102,7 +101,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("change_date_raw", String(20), nullable=False),
         Column("change_date_iso", String(10), nullable=False),
         Column("event_id", String(64), nullable=False),
-        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        Column("recorded_at", UtcDateTime(), nullable=False),
         Index("ix_name_history_person", "person_id", "id"),
     )
     households = Table(
@@ -113,8 +112,8 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("version", BigInteger, nullable=False),
         Column("members", JSON, nullable=False),
         Column("month", String(6), nullable=False, server_default=""),  # 住民記録 month of the last announcement
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
     )
     household_memberships = Table(
         "household_memberships",
@@ -124,9 +123,9 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("person_id", String(36), nullable=False),
         Column("record_key", String(200), nullable=False),
         Column("joined_on_raw", String(20), nullable=False),
-        Column("joined_at", DateTime(timezone=True), nullable=False),
+        Column("joined_at", UtcDateTime(), nullable=False),
         Column("left_on_raw", String(20), nullable=True),
-        Column("left_at", DateTime(timezone=True), nullable=True),
+        Column("left_at", UtcDateTime(), nullable=True),
         Index("ix_household_memberships_record", "record_key", "left_at"),
         Index("ix_household_memberships_person", "person_id", "id"),
     )
@@ -158,7 +157,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("waiting_for", String(120), nullable=False),
         Column("accepted_person_id", String(36), nullable=True),
         Column("version", Integer, nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
         Index("ix_source_references_pupil", "school_code", "student_no", "month"),
         Index("ix_source_references_person", "person_id"),
         Index("ix_source_references_grade", "grade"),
@@ -196,7 +195,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("person_id", String(36), nullable=False),
         Column("decision", String(20), nullable=False),
         Column("actor", String(200), nullable=False),
-        Column("decided_at", DateTime(timezone=True), nullable=False),
+        Column("decided_at", UtcDateTime(), nullable=False),
         Index("ix_review_decisions_reference", "record_key", "idx"),
     )
     merges = Table(
@@ -208,8 +207,8 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("actor", String(200), nullable=False),
         Column("reason", Text, nullable=False),
         Column("moved", JSON, nullable=False),
-        Column("merged_at", DateTime(timezone=True), nullable=False),
-        Column("unmerged_at", DateTime(timezone=True), nullable=True),
+        Column("merged_at", UtcDateTime(), nullable=False),
+        Column("unmerged_at", UtcDateTime(), nullable=True),
         Column("unmerged_by", String(200), nullable=True),
         Index("ix_merges_persons", "surviving_person_id", "merged_person_id"),
     )

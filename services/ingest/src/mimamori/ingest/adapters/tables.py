@@ -8,7 +8,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -21,7 +20,7 @@ from sqlalchemy import (
     text,
 )
 
-from mimamori.kit.db import BigKey
+from mimamori.kit.db import BigKey, UtcDateTime
 
 
 def delivered_file_columns() -> list[Any]:
@@ -33,9 +32,9 @@ def delivered_file_columns() -> list[Any]:
         Column("month", String(6), nullable=False),
         Column("sha256", String(64), nullable=False),
         Column("size", BigInteger, nullable=False),
-        Column("received_at", DateTime(timezone=True), nullable=False),
+        Column("received_at", UtcDateTime(), nullable=False),
         Column("received_by", String(200), nullable=False, server_default=""),
-        Column("accepted_at", DateTime(timezone=True), nullable=True),
+        Column("accepted_at", UtcDateTime(), nullable=True),
     ]
 
 
@@ -56,9 +55,9 @@ def load_run_columns() -> list[Any]:
         Column("progress", Float, nullable=False, server_default="0"),
         Column("removals_withheld", Boolean, nullable=False, server_default=false()),
         Column("requested_by", String(200), nullable=False, server_default=""),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("started_at", DateTime(timezone=True), nullable=True),
-        Column("finished_at", DateTime(timezone=True), nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("started_at", UtcDateTime(), nullable=True),
+        Column("finished_at", UtcDateTime(), nullable=True),
         Column("error_code", String(60), nullable=True),
         Column("error_message", Text, nullable=True),
     ]
@@ -89,7 +88,7 @@ def source_record_columns() -> list[Any]:
         Column("file_id", String(36), nullable=False),
         Column("run_id", String(36), nullable=False),
         Column("row", Integer, nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
         # month snapshots (出欠, 保健室): the delivery month the record belongs to; '' for other sources
         Column("scope", String(6), nullable=False, server_default=""),
     ]
@@ -103,7 +102,7 @@ def free_text_columns() -> list[Any]:
         Column("column", String(100), primary_key=True),
         Column("source", String(40), nullable=False),
         Column("text", Text, nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
     ]
 
 

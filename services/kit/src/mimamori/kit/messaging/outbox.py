@@ -13,7 +13,6 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     Column,
-    DateTime,
     Index,
     LargeBinary,
     MetaData,
@@ -27,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from mimamori.kit.db import BigKey, Prebuilt, driver_connection, runs_prebuilt
+from mimamori.kit.db import BigKey, Prebuilt, UtcDateTime, driver_connection, runs_prebuilt
 from mimamori.kit.messaging.bus import EventBus
 from mimamori.kit.messaging.envelope import Envelope
 
@@ -55,9 +54,9 @@ def outbox_columns() -> list[Any]:
         Column("purpose", String(60), nullable=False, server_default=""),
         Column("traceparent", String(100), nullable=False, server_default=""),
         Column("tracestate", String(500), nullable=False, server_default=""),
-        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
         Column("event_time", String(40), nullable=False),
-        Column("sent_at", DateTime(timezone=True), nullable=True),
+        Column("sent_at", UtcDateTime(), nullable=True),
     ]
 
 

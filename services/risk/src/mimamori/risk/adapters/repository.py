@@ -289,7 +289,7 @@ class HouseholdRepository:
         return households
 
     def _household(self, head: Any, members: list[Member]) -> Household:
-        self._announced[head.household_id] = _aware(head.announced_at)
+        self._announced[head.household_id] = head.announced_at
         return Household(
             household_id=head.household_id,
             setai_code=head.setai_code,
@@ -303,11 +303,6 @@ class HouseholdRepository:
         households.sort(key=lambda x: x.household_id)
         households.sort(key=lambda x: (x.month_from, self._announced[x.household_id]), reverse=True)
         return households
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes (stored as UTC).
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _member(row: Any) -> Member:

@@ -194,13 +194,8 @@ class RunRepository:
         )
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes (stored as UTC).
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 def _run(row: Any) -> RescoreRun:
-    requested = _aware(row.requested_at)
+    requested = row.requested_at
     assert requested is not None
     return RescoreRun(
         run_id=row.run_id,
@@ -215,7 +210,7 @@ def _run(row: Any) -> RescoreRun:
         alerts=int(row.alerts),
         baseline=tuple(row.baseline),
         requested_at=requested,
-        started_at=_aware(row.started_at),
-        finished_at=_aware(row.finished_at),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
         error=row.error,
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
+
+from mimamori.kit.db import UtcDateTime
 
 
 def define_tables(metadata: MetaData) -> dict[str, Table]:
@@ -13,8 +15,8 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("household_id", String(64), primary_key=True),
         Column("setai_code", String(20), nullable=False),
         Column("version", BigInteger, nullable=False),
-        Column("announced_at", DateTime(timezone=True), nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("announced_at", UtcDateTime(), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
         # The 住民記録 month the latest snapshot holds from (HouseholdChanged.month); "" = every month.
         Column("month_from", String(6), nullable=False, server_default=""),
     )
@@ -39,7 +41,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("month_from", String(6), primary_key=True),
         Column("setai_code", String(20), nullable=False),
         Column("version", BigInteger, nullable=False),
-        Column("announced_at", DateTime(timezone=True), nullable=False),
+        Column("announced_at", UtcDateTime(), nullable=False),
     )
     history_members = Table(
         "household_history_members",
@@ -101,8 +103,8 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("text", Text, nullable=False),
         Column("digest", String(64), nullable=False),
         Column("created_by", String(200), nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("adopted_at", DateTime(timezone=True), nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("adopted_at", UtcDateTime(), nullable=True),
     )
     assessments = Table(
         "assessments",
@@ -119,7 +121,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("school_code", String(40), nullable=False),
         Column("grade", String(4), nullable=False),
         Column("age", Integer, nullable=True),
-        Column("computed_at", DateTime(timezone=True), nullable=False),
+        Column("computed_at", UtcDateTime(), nullable=False),
         Index("ix_assessments_person", "person_id", "rule_id"),
     )
     alerts = Table(
@@ -135,7 +137,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("band", Integer, nullable=False),
         Column("previous_total", Integer, nullable=True),
         Column("total", Integer, nullable=True),
-        Column("raised_at", DateTime(timezone=True), nullable=False),
+        Column("raised_at", UtcDateTime(), nullable=False),
         Index("ix_alerts_seq", "seq"),
     )
     runs = Table(
@@ -152,10 +154,10 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("children", Integer, nullable=False),
         Column("alerts", Integer, nullable=False),
         Column("baseline", JSON, nullable=False),  # rule ids whose first month this is (no alerts)
-        Column("requested_at", DateTime(timezone=True), nullable=False),
-        Column("started_at", DateTime(timezone=True), nullable=True),
-        Column("lease_until", DateTime(timezone=True), nullable=True),
-        Column("finished_at", DateTime(timezone=True), nullable=True),
+        Column("requested_at", UtcDateTime(), nullable=False),
+        Column("started_at", UtcDateTime(), nullable=True),
+        Column("lease_until", UtcDateTime(), nullable=True),
+        Column("finished_at", UtcDateTime(), nullable=True),
         Column("error", String(200), nullable=False),
         Index("ix_rescore_runs_status", "status", "requested_at"),
     )
@@ -172,7 +174,7 @@ def define_tables(metadata: MetaData) -> dict[str, Table]:
         Column("person_id", String(64), nullable=False),
         Column("status", String(20), nullable=False),  # triage | accepted | conference | support | closed | declined
         Column("version", BigInteger, nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
         Index("ix_case_statuses_person", "person_id"),
     )
     return {
