@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -44,6 +45,13 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def advisory_key(name: str) -> int:
+    """A PostgreSQL advisory lock's key for a name: a signed 64-bit number from its SHA-256 (the names of one
+    database's schemas share the key space, so a name says what it locks and whose: `mimamori.outbox:casework`)."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def is_sqlite(url: str) -> bool:

@@ -10,13 +10,23 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mimamori.kit.db import is_sqlite
+from mimamori.kit.db import advisory_key, is_sqlite
+
+
+def migration_lock_key(schema: str) -> int:
+    """The advisory lock that serialises migrations of one schema."""
+    return advisory_key(f"mimamori.migrate:{schema}")
 
 
 async def upgrade(engine: AsyncEngine, *, script_location: str, schema: str | None) -> None:
-    """Bring the service's schema to head; creates the schema when the role may."""
+    """Bring the service's schema to head; creates the schema when the role may.
+
+    On PostgreSQL the migration first takes a transaction-scoped advisory lock of its schema: replicas of a service
+    that start together (a rollout, `docker compose up --scale`) migrate one after another, and the later ones find
+    the schema at head, instead of racing to create the same schema and tables and crashing on the loser's error."""
     async with engine.begin() as conn:
         if schema and not is_sqlite(str(engine.url)):
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": migration_lock_key(schema)})
             exists = await conn.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema})
             if not exists:  # a provisioned role may not create schemas; it finds its own in place
                 await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
