@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Collection, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from mimamori.kit.db import BigKey, Prebuilt, UtcDateTime, driver_connection, runs_prebuilt
+from mimamori.kit.db import BigKey, Prebuilt, UtcDateTime, advisory_key, driver_connection, driver_of, runs_prebuilt
 from mimamori.kit.messaging.bus import EventBus
 from mimamori.kit.messaging.envelope import Envelope
 
@@ -37,6 +38,8 @@ AUTOCOMMIT: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
 # Batches the relay has published and not yet seen acknowledged: the next batch goes out while the previous one
 # waits for the broker, so a slow acknowledgement does not hold up the rows committed meanwhile.
 PIPELINE_DEPTH = 2
+# How often, at most, a replica that does not relay asks whether the relay's lease is free (its holder stopped).
+LEASE_RETRY_SECONDS = 1.0
 
 
 def outbox_columns() -> list[Any]:
@@ -70,8 +73,19 @@ def outbox_table(metadata: MetaData) -> Table:
 
 
 ROW_KEYS = (
-    "id", "topic", "key", "type", "source", "payload", "municipality", "actor", "purpose", "traceparent",
-    "tracestate", "created_at", "event_time",
+    "id",
+    "topic",
+    "key",
+    "type",
+    "source",
+    "payload",
+    "municipality",
+    "actor",
+    "purpose",
+    "traceparent",
+    "tracestate",
+    "created_at",
+    "event_time",
 )
 
 
@@ -94,8 +108,83 @@ def envelope_row(envelope: Envelope) -> dict[str, Any]:
     }
 
 
+class RelayLease:
+    """Which replica of a service relays its outbox on PostgreSQL: the one holding a session advisory lock of the
+    outbox, on a connection it keeps for as long as it relays. Without it, two replicas (the production overlay
+    runs two of casework) would each fetch and publish every unsent row. The others tell the holder of their
+    commits with NOTIFY, so their events leave as soon as the holder's own; when the holder stops, or its process
+    or connection dies, the server frees the lock and the next replica to ask takes it over."""
+
+    def __init__(self, engine: AsyncEngine, table: str, wake: Callable[[], None]) -> None:
+        self._engine = engine
+        self._table = table
+        self._wake = wake
+        self._connection: AsyncConnection | None = None
+        self._driver: Any = None
+        self._schema: str | None = None
+        self._next_try = 0.0
+
+    @property
+    def channel(self) -> str:
+        """The NOTIFY channel of this outbox (known after the first `acquire`)."""
+        return f"mimamori_outbox_{self._schema}"
+
+    @property
+    def held(self) -> bool:
+        """Whether this replica relays (its lock connection is alive)."""
+        return self._driver is not None and not self._driver.is_closed()
+
+    async def acquire(self) -> bool:
+        """Whether this replica holds the lease, taking it when free (asking at most every LEASE_RETRY_SECONDS)."""
+        if self._connection is not None:
+            if self.held:
+                return True
+            await self.release()  # the connection died: the server has freed the lock
+        now = time.monotonic()
+        if now < self._next_try:
+            return False
+        self._next_try = now + LEASE_RETRY_SECONDS
+        connection = await self._engine.connect()
+        try:
+            driver = await driver_of(connection)
+            if self._schema is None:
+                self._schema = await driver.fetchval("SELECT current_schema()")
+            key = advisory_key(f"mimamori.outbox:{self._schema}.{self._table}")
+            if not await driver.fetchval("SELECT pg_try_advisory_lock($1)", key):
+                await connection.close()
+                return False
+            await driver.add_listener(self.channel, self._notified)
+        except BaseException:
+            await connection.invalidate()
+            await connection.close()
+            raise
+        self._connection, self._driver = connection, driver
+        log.info("outbox relay lease taken", extra={"outbox": f"{self._schema}.{self._table}"})
+        return True
+
+    async def nudge(self) -> None:
+        """Tell the holder that rows were committed here."""
+        if self._schema is None:
+            return  # never asked yet: the first acquire learns the channel
+        async with driver_connection(self._engine) as driver:
+            await driver.execute("SELECT pg_notify($1, '')", self.channel)
+
+    async def release(self) -> None:
+        """Give the lease up: the lock connection is closed, not pooled (a pooled one would keep the lock)."""
+        connection, self._connection, self._driver = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.invalidate()
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    def _notified(self, *_: Any) -> None:
+        self._wake()
+
+
 class Outbox:
-    """Relays one service's outbox to the bus. Woken on every commit; polls as a fallback."""
+    """Relays one service's outbox to the bus. Woken on every commit; polls as a fallback. On PostgreSQL one replica
+    of a service relays at a time (`RelayLease`)."""
 
     def __init__(
         self,
@@ -135,9 +224,20 @@ class Outbox:
         self._sent_during_fetch: set[int] = set()
         self._publishing: set[asyncio.Task[int]] = set()
         self._full = False
+        engine = self._engine_for_prebuilt()
+        self._lease = RelayLease(engine, table.name, self._wake.set) if engine is not None else None
+        # Rows were committed by this replica since it last relayed or told the relaying replica.
+        self._committed_here = False
+
+    @property
+    def relaying(self) -> bool:
+        """Whether this relay is running and is the one relaying its outbox (it holds the lease, or needs none)."""
+        running = self._task is not None and not self._task.done()
+        return running and (self._lease is None or self._lease.held)
 
     def notify(self) -> None:
         """Something was committed: relay now, or after `linger_seconds` so one relay takes many rows."""
+        self._committed_here = True
         if self._linger <= 0:
             self._wake.set()
         elif self._lingering is None:
@@ -166,6 +266,8 @@ class Outbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._lease is not None:
+            await self._lease.release()
 
     @contextlib.asynccontextmanager
     async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
@@ -181,9 +283,7 @@ class Outbox:
     async def backlog(self) -> int:
         """Rows not yet sent."""
         async with self._autocommit() as connection:
-            rows = await connection.execute(
-                select(self.table.c.seq).where(self.table.c.sent_at.is_(None)).limit(10000)
-            )
+            rows = await connection.execute(select(self.table.c.seq).where(self.table.c.sent_at.is_(None)).limit(10000))
             return len(rows.all())
 
     def _engine_for_prebuilt(self) -> AsyncEngine | None:
@@ -282,7 +382,14 @@ class Outbox:
             while not self._stopping:
                 self._wake.clear()
                 try:
-                    await self._relay_pipelined()
+                    if self._lease is not None and not await self._lease.acquire():
+                        # Another replica relays: tell it of this one's commits.
+                        if self._committed_here:
+                            self._committed_here = False
+                            await self._lease.nudge()
+                    else:
+                        self._committed_here = False
+                        await self._relay_pipelined()
                     delay = 0.05
                 except asyncio.CancelledError:
                     raise
