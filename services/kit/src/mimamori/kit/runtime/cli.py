@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
@@ -16,6 +17,7 @@ from mimamori.kit.runtime.registry import discover
 
 CLI_GROUP = "mimamori.cli"
 KEEP_ALIVE_SECONDS = 75
+LISTEN_BACKLOG = 2048  # uvicorn's own
 
 
 class MimamoriCLI(click.Group):
@@ -45,7 +47,13 @@ def main() -> None:
 @click.option("--list-targets", is_flag=True, help="list the modules and exit")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="default: 8000 for the gateway/all, the module's port otherwise")
-def run(target: str, list_targets: bool, host: str, port: int | None) -> None:
+@click.option(
+    "--reuse-port",
+    is_flag=True,
+    help="let other processes of the module listen on the same port (SO_REUSEPORT: the kernel spreads connections "
+    "across them): replicas on one machine",
+)
+def run(target: str, list_targets: bool, host: str, port: int | None, reuse_port: bool) -> None:
     """Run the platform: every module in one process (default) or one module alone."""
     modules = discover()
     if list_targets:
@@ -57,7 +65,7 @@ def run(target: str, list_targets: bool, host: str, port: int | None) -> None:
     settings = PlatformSettings()
     configure_logging(settings)
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        runner.run(_serve(target=target, settings=settings, host=host, port=port))
+        runner.run(_serve(target=target, settings=settings, host=host, port=port, reuse_port=reuse_port))
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -70,7 +78,18 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-async def _serve(*, target: str, settings: PlatformSettings, host: str, port: int | None) -> None:
+def shared_listener(host: str, port: int) -> socket.socket:
+    """A listening socket that other processes may bind too (Linux: the kernel spreads new connections across
+    them), as replicas behind a load balancer would share the load."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(LISTEN_BACKLOG)
+    return sock
+
+
+async def _serve(*, target: str, settings: PlatformSettings, host: str, port: int | None, reuse_port: bool) -> None:
     async with running(targets=[target], settings=settings) as runtime:
         freeze_start_up_objects()
         front = "gateway" if target == ALL else target
@@ -108,7 +127,7 @@ async def _serve(*, target: str, settings: PlatformSettings, host: str, port: in
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-        await server.serve()
+        await server.serve(sockets=[shared_listener(host, bind_port)] if reuse_port else None)
 
 
 @main.group()

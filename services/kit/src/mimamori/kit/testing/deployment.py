@@ -62,6 +62,38 @@ async def _healthy(url: str, process: asyncio.subprocess.Process, log: Path, *, 
     raise RuntimeError(f"{log.stem} did not come up:\n{await _tail(log)}")
 
 
+def listens(pid: int, port: int) -> bool:
+    """Whether a process has a TCP socket listening on a port (Linux /proc): one replica among several on a shared
+    port cannot be told apart by calling the port."""
+    wanted = f":{port:04X}"
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[1].endswith(wanted) and fields[3] == "0A":  # 0A: LISTEN
+                    inodes.add(fields[9])
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    targets: set[str] = set()
+    for fd in fds:
+        with contextlib.suppress(OSError):  # closed meanwhile (the listing's own descriptor, for one)
+            targets.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    return any(f"socket:[{inode}]" in targets for inode in inodes)
+
+
+async def _listening(process: asyncio.subprocess.Process, port: int, log: Path, *, within: float) -> None:
+    for _ in range(int(within / 0.25)):
+        if process.returncode is not None:
+            raise RuntimeError(f"{log.stem} exited:\n{await _tail(log)}")
+        if await asyncio.to_thread(listens, process.pid, port):
+            return
+        await asyncio.sleep(0.25)
+    raise RuntimeError(f"{log.stem} is not listening on {port}:\n{await _tail(log)}")
+
+
 @contextlib.asynccontextmanager
 async def distributed(
     *,
@@ -71,8 +103,13 @@ async def distributed(
     directory: Path,
     extra_env: dict[str, str] | None = None,
     within: float = 90.0,
+    replicas: dict[str, int] | None = None,
 ) -> AsyncIterator[Deployment]:
-    """Provision, start every module as `mimamori run --target X`, wait until healthy, stop them after."""
+    """Provision, start every module as `mimamori run --target X`, wait until healthy, stop them after.
+
+    `replicas` runs more than one process of a module, all listening on its port (`--reuse-port`), as replicas
+    behind a load balancer would: they start together (their migrations take turns) and each is listening
+    before this returns. Their pids are named `<module>.2`, `<module>.3` …"""
     key = generate_signing_key()
     private_pem = key.as_pem(private=True)
     (directory / "context.key").write_bytes(private_pem)
@@ -88,6 +125,7 @@ async def distributed(
         **(extra_env or {}),
     }
     processes: list[asyncio.subprocess.Process] = []
+    named: dict[str, asyncio.subprocess.Process] = {}
     try:
         for name in (*SERVICES, "gateway"):
             password = f"{name}-{namespace.strip('.')}"
@@ -103,26 +141,33 @@ async def distributed(
                     "MIMAMORI_GATEWAY_UPSTREAMS": json.dumps({s: f"http://127.0.0.1:{ports[s]}" for s in SERVICES}),
                     "MIMAMORI_GATEWAY_DEV_ISSUER_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
                 }
-            log = await asyncio.to_thread((directory / f"{name}.log").open, "wb")
-            try:
-                processes.append(
-                    await asyncio.create_subprocess_exec(
+            count = (replicas or {}).get(name, 1)
+            for replica in range(1, count + 1):
+                label = name if replica == 1 else f"{name}.{replica}"
+                log = await asyncio.to_thread((directory / f"{label}.log").open, "wb")
+                try:
+                    process = await asyncio.create_subprocess_exec(
                         MIMAMORI,
                         "run",
                         "--target",
                         name,
                         "--port",
                         str(ports[name]),
+                        *(["--reuse-port"] if count > 1 else []),
                         env=env,
                         stdout=log,
                         stderr=asyncio.subprocess.STDOUT,
                     )
-                )
-            finally:
-                log.close()
-        for name, process in zip((*SERVICES, "gateway"), processes, strict=True):
-            await _healthy(f"http://127.0.0.1:{ports[name]}", process, directory / f"{name}.log", within=within)
-        pids = {name: process.pid for name, process in zip((*SERVICES, "gateway"), processes, strict=True)}
+                finally:
+                    log.close()
+                processes.append(process)
+                named[label] = process
+        for label, process in named.items():
+            name = label.split(".")[0]
+            await _healthy(f"http://127.0.0.1:{ports[name]}", process, directory / f"{label}.log", within=within)
+            if (replicas or {}).get(name, 1) > 1:
+                await _listening(process, ports[name], directory / f"{label}.log", within=within)
+        pids = {label: process.pid for label, process in named.items()}
         yield Deployment(ports=ports, private_key_pem=private_pem, logs=directory, pids=pids)
     finally:
         for process in processes:
