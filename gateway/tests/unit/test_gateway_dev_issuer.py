@@ -6,7 +6,7 @@ import time
 
 import pytest
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, RSAKey
 
 from mimamori.gateway.adapters.dev_issuer import DEMO_PASSWORD, DevIssuer, LoginRejected
 from mimamori.gateway.domain.policy import Policy
@@ -70,3 +70,16 @@ def test_rotation_keeps_the_previous_key_published_unless_told_otherwise(policy:
     assert [k["kid"] for k in issuer.jwks()["keys"]] == [first, second]
     third = issuer.rotate_key(keep_previous=False)
     assert [k["kid"] for k in issuer.jwks()["keys"]] == [third]
+
+
+def test_replicas_given_one_key_accept_each_others_tokens() -> None:
+    pem = RSAKey.generate_key(2048, private=True).as_pem(private=True)
+    roles = {"caseworker": "ケースワーカー"}
+    one, other = (DevIssuer(base_url="http://localhost:8000", roles=roles, key_pem=pem) for _ in range(2))
+    assert one.jwks() == other.jwks()
+    issued = one.password_grant({"grant_type": "password", "username": "caseworker1", "password": DEMO_PASSWORD})
+    token = jwt.decode(issued["access_token"], KeySet.import_key_set(other.jwks()))  # type: ignore[arg-type]
+    assert token.claims["sub"] == other.users["caseworker1"].subject
+    # Without a key each start makes its own: a token of one is not signed by a key the other publishes.
+    alone = DevIssuer(base_url="http://localhost:8000", roles=roles)
+    assert {k["kid"] for k in alone.jwks()["keys"]} & {k["kid"] for k in one.jwks()["keys"]} == set()

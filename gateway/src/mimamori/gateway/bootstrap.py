@@ -86,6 +86,7 @@ def bootstrap(
             base_url=settings.dev_issuer_base_url,
             roles={code: role.name for code, role in index.roles.items()},
             audience=settings.audience,
+            key_pem=settings.dev_issuer_key_file.read_bytes() if settings.dev_issuer_key_file else None,
         )
         if dev_issuer_allowed(platform, settings)
         else None

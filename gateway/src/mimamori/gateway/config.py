@@ -63,6 +63,11 @@ class GatewaySettings(BaseSettings):
         default=True, description="serve /dev-oidc outside production (embedded, or when no issuer is configured)"
     )
     dev_issuer_base_url: str = "http://localhost:8000"
+    dev_issuer_key_file: Path | None = Field(
+        default=None,
+        description="a PEM RSA private key the development issuer signs with: replicas of the gateway that share it "
+        "accept each other's tokens (None: a new key at every start)",
+    )
     policy_file: Path | None = Field(default=None, description="None = the policy bundled with the gateway")
 
     @field_validator("algorithms")

@@ -4,7 +4,6 @@ replica published every row it found unsent."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING

@@ -68,6 +68,7 @@ class DevIssuer:
         roles: Mapping[str, str],
         audience: str = "mimamori",
         lifetime: int = LIFETIME_SECONDS,
+        key_pem: bytes | None = None,
     ) -> None:
         self.issuer = base_url.rstrip("/") + PATH
         self.audience = audience
@@ -83,7 +84,13 @@ class DevIssuer:
                 org_unit=ORG_UNITS.get(role, "kodomo-ikusei"),
             )
         self._keys: list[RSAKey] = []
-        self.rotate_key()
+        if key_pem is None:
+            self.rotate_key()
+        else:
+            # A key given (replicas of the gateway share one): its id is its thumbprint, the same in every replica.
+            key = RSAKey.import_key(key_pem, parameters={"use": "sig", "alg": ALGORITHM})
+            key.ensure_kid()
+            self._keys = [key]
 
     @property
     def signing_key(self) -> RSAKey:

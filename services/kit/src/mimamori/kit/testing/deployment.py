@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mimamori.kit.auth import generate_signing_key
 from mimamori.kit.provisioning import provision_service
@@ -114,6 +116,12 @@ async def distributed(
     private_pem = key.as_pem(private=True)
     (directory / "context.key").write_bytes(private_pem)
     (directory / "context.pub").write_bytes(key.as_pem(private=False))
+    # The development issuer's key, shared by the gateway's replicas (each would make its own otherwise).
+    (directory / "dev-issuer.pem").write_bytes(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     ports = {name: free_port() for name in (*SERVICES, "gateway")}
     common = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MIMAMORI_")},
@@ -140,6 +148,7 @@ async def distributed(
                     "MIMAMORI_CONTEXT_PRIVATE_KEY_FILE": str(directory / "context.key"),
                     "MIMAMORI_GATEWAY_UPSTREAMS": json.dumps({s: f"http://127.0.0.1:{ports[s]}" for s in SERVICES}),
                     "MIMAMORI_GATEWAY_DEV_ISSUER_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
+                    "MIMAMORI_GATEWAY_DEV_ISSUER_KEY_FILE": str(directory / "dev-issuer.pem"),
                 }
             count = (replicas or {}).get(name, 1)
             for replica in range(1, count + 1):
