@@ -292,6 +292,7 @@ async def run(
     repeats: int = 1,
     settings: dict[str, str] | None = None,
     background_nice: int = 0,
+    replicas: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     admin = os.environ["MIMAMORI_TEST_DATABASE_URL"]
     kafka = os.environ["MIMAMORI_TEST_KAFKA_BOOTSTRAP"]
@@ -311,6 +312,7 @@ async def run(
             namespace=f"b{uuid.uuid4().hex[:8]}.",
             directory=directory,
             extra_env=limits,
+            replicas=replicas,
         ) as started:
             connector = aiohttp.TCPConnector(limit=200)
             async with aiohttp.ClientSession(connector=connector) as http:
@@ -391,6 +393,7 @@ async def run(
         "repeats_per_rate": repeats,
         "settings": settings or {},
         "background_nice": background_nice,
+        "replicas": replicas or {},
         "targets": {"rate_per_s": 300, "gateway_p99_ms": 15, "hop_p50_ms": 1.5},
         **results,
     }
@@ -417,8 +420,15 @@ def main() -> None:
         default=0,
         help="run the processes the read does not wait for (audit, identity, risk, ingest, Kafka) at this nice value",
     )
+    parser.add_argument(
+        "--replicas",
+        default="",
+        metavar="MODULE=N,…",
+        help="run N processes of a module on its port (e.g. casework=2,gateway=2, as the production overlay does)",
+    )
     args = parser.parse_args()
     settings = dict(item.split("=", 1) for item in args.set)
+    replicas = {name: int(n) for name, n in (item.split("=") for item in args.replicas.split(",") if item)}
     rates = [int(r) for r in args.rates.split(",")]
     result = asyncio.run(
         run(
@@ -429,6 +439,7 @@ def main() -> None:
             repeats=args.repeats,
             settings=settings,
             background_nice=args.background_nice,
+            replicas=replicas,
         )
     )
     if TIMELINE is not None:
