@@ -25,7 +25,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from mimamori.kit.db import BigKey, Prebuilt, UtcDateTime, advisory_key, driver_connection, driver_of, runs_prebuilt
 from mimamori.kit.messaging.bus import EventBus
@@ -40,6 +41,11 @@ AUTOCOMMIT: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
 PIPELINE_DEPTH = 2
 # How often, at most, a replica that does not relay asks whether the relay's lease is free (its holder stopped).
 LEASE_RETRY_SECONDS = 1.0
+# Whether a bigint advisory lock (its two 32-bit halves) is held by a session.
+HELD = (
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1)"
+)
 
 
 def outbox_columns() -> list[Any]:
@@ -110,18 +116,20 @@ def envelope_row(envelope: Envelope) -> dict[str, Any]:
 
 class RelayLease:
     """Which replica of a service relays its outbox on PostgreSQL: the one holding a session advisory lock of the
-    outbox, on a connection it keeps for as long as it relays. Without it, two replicas (the production overlay
-    runs two of casework) would each fetch and publish every unsent row. The others tell the holder of their
-    commits with NOTIFY, so their events leave as soon as the holder's own; when the holder stops, or its process
-    or connection dies, the server frees the lock and the next replica to ask takes it over."""
+    outbox, on a connection of its own (outside the pool, so the requests' pool keeps its size). Without it, two
+    replicas (the production overlay runs two of casework) would each fetch and publish every unsent row. The others
+    tell the holder of their commits with NOTIFY, so their events leave as soon as the holder's own; when the holder
+    stops, or its process or connection dies, the server frees the lock and the next replica to ask takes it."""
 
     def __init__(self, engine: AsyncEngine, table: str, wake: Callable[[], None]) -> None:
         self._engine = engine
         self._table = table
         self._wake = wake
+        self._own: AsyncEngine | None = None
         self._connection: AsyncConnection | None = None
         self._driver: Any = None
         self._schema: str | None = None
+        self._key = 0
         self._next_try = 0.0
 
     @property
@@ -144,18 +152,24 @@ class RelayLease:
         if now < self._next_try:
             return False
         self._next_try = now + LEASE_RETRY_SECONDS
-        connection = await self._engine.connect()
-        try:
-            driver = await driver_of(connection)
+        async with driver_connection(self._engine) as driver:
             if self._schema is None:
                 self._schema = await driver.fetchval("SELECT current_schema()")
-            key = advisory_key(f"mimamori.outbox:{self._schema}.{self._table}")
-            if not await driver.fetchval("SELECT pg_try_advisory_lock($1)", key):
+                self._key = advisory_key(f"mimamori.outbox:{self._schema}.{self._table}")
+            # Held by another replica (the usual answer): known from a pooled connection, no connection opened.
+            unsigned = self._key & 0xFFFFFFFFFFFFFFFF
+            if await driver.fetchval(HELD, unsigned >> 32, unsigned & 0xFFFFFFFF):
+                return False
+        if self._own is None:
+            self._own = create_async_engine(self._engine.url, poolclass=NullPool)
+        connection = await self._own.connect()
+        try:
+            driver = await driver_of(connection)
+            if not await driver.fetchval("SELECT pg_try_advisory_lock($1)", self._key):
                 await connection.close()
                 return False
             await driver.add_listener(self.channel, self._notified)
         except BaseException:
-            await connection.invalidate()
             await connection.close()
             raise
         self._connection, self._driver = connection, driver
@@ -170,13 +184,18 @@ class RelayLease:
             await driver.execute("SELECT pg_notify($1, '')", self.channel)
 
     async def release(self) -> None:
-        """Give the lease up: the lock connection is closed, not pooled (a pooled one would keep the lock)."""
+        """Give the lease up: its connection is closed (the server frees the lock with it)."""
         connection, self._connection, self._driver = self._connection, None, None
         if connection is not None:
             with contextlib.suppress(Exception):
-                await connection.invalidate()
-            with contextlib.suppress(Exception):
                 await connection.close()
+
+    async def close(self) -> None:
+        """Give the lease up and close its connection's engine."""
+        await self.release()
+        if self._own is not None:
+            await self._own.dispose()
+            self._own = None
 
     def _notified(self, *_: Any) -> None:
         self._wake()
@@ -267,7 +286,7 @@ class Outbox:
                 await self._task
             self._task = None
         if self._lease is not None:
-            await self._lease.release()
+            await self._lease.close()
 
     @contextlib.asynccontextmanager
     async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
