@@ -75,6 +75,7 @@ async def relay_leases(url: str, schema: str) -> int:
             held = await connection.scalar(
                 text(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                     " AND classid = CAST(:high AS oid) AND objid = CAST(:low AS oid) AND objsubid = 1"
                 ),
                 {"high": key >> 32, "low": key & 0xFFFFFFFF},

@@ -20,26 +20,9 @@ from mimamori.ingest.adapters.repository import (
     SourceRecordRepository,
     driver_connection,
 )
+from mimamori.kit.messaging.outbox import ROW_KEYS
 from mimamori.kit.telemetry import current_traceparent
 from mimamori.kit.unit_of_work import UnitOfWork
-
-# The outbox row of an event, in this order (the kit's outbox columns but `seq`, given by the database, and
-# `sent_at`, empty until the relay has published it).
-OUTBOX_COLUMNS = (
-    "id",
-    "topic",
-    "key",
-    "type",
-    "source",
-    "payload",
-    "municipality",
-    "actor",
-    "purpose",
-    "traceparent",
-    "tracestate",
-    "created_at",
-    "event_time",
-)
 
 
 def time_ordered_prefix(moment: datetime) -> str:
@@ -66,7 +49,7 @@ class IngestUnitOfWork(UnitOfWork):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._tables = tables
         self._bulk_published = False
-        missing = set(OUTBOX_COLUMNS) - {c.name for c in self._outbox.table.c}  # the kit's outbox, as written here
+        missing = set(ROW_KEYS) - {c.name for c in self._outbox.table.c}  # the kit's outbox, as written here
         if missing:
             raise RuntimeError(f"the outbox lacks the columns {sorted(missing)}")
 

@@ -41,9 +41,11 @@ AUTOCOMMIT: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
 PIPELINE_DEPTH = 2
 # How often, at most, a replica that does not relay asks whether the relay's lease is free (its holder stopped).
 LEASE_RETRY_SECONDS = 1.0
-# Whether a bigint advisory lock (its two 32-bit halves) is held by a session.
+# Whether a bigint advisory lock (its two 32-bit halves) is held by a session of this database (pg_locks shows
+# every database's: another town's database on the same server has the same schemas, hence the same keys).
 HELD = (
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     " AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1)"
 )
 
@@ -78,6 +80,8 @@ def outbox_table(metadata: MetaData) -> Table:
     return table
 
 
+# The outbox row of an event, in this order: every column but `seq` (given by the database) and `sent_at` (empty
+# until the relay has published it).
 ROW_KEYS = (
     "id",
     "topic",
