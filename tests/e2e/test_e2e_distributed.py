@@ -46,6 +46,10 @@ async def test_the_slice_works_with_every_module_in_its_own_process(
         openapi = (await http.get("/openapi.json")).json()
     # One casework replica holds its outbox's relay lease (the other tells it of its commits).
     assert await relay_leases(postgres_url, "casework") == 1
+    # Both gateway replicas take the development issuer's tokens and reach casework: reads on fresh connections,
+    # which the kernel spreads over the replicas, all succeed (with a key per replica about half were refused).
+    statuses = await reads_on_fresh_connections(distributed.url("gateway"), outcome.child_id, count=20)
+    assert statuses == [200] * 20
     assert outcome.child_view["single_parent"] is True
     assert outcome.child_view["parents"] == [outcome.parent_id]
     assert (outcome.statuses["create"], outcome.statuses["read"]) == (201, 200)
@@ -83,3 +87,18 @@ async def relay_leases(url: str, schema: str) -> int:
     finally:
         await engine.dispose()
     return int(held or 0)
+
+
+async def reads_on_fresh_connections(base_url: str, person_id: str, *, count: int) -> list[int]:
+    """The statuses of `count` reads of a person's 見守り情報, each on a new connection, with one token."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        issued = await http.post(
+            "/dev-oidc/token", data={"grant_type": "password", "username": "caseworker1", "password": "demo"}
+        )
+    headers = {"Authorization": f"Bearer {issued.json()['access_token']}", "X-Purpose": "case_support"}
+    statuses = []
+    for _ in range(count):
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+            read = await http.get(f"/api/casework/v1/persons/{person_id}/observations", headers=headers)
+            statuses.append(read.status_code)
+    return statuses
