@@ -49,6 +49,18 @@ def test_every_module_has_a_deployment_and_a_service_on_its_port(base) -> None:
         assert service["spec"]["selector"] == base[("Deployment", name)]["spec"]["selector"]["matchLabels"]
 
 
+def test_ingest_keeps_delivered_files_on_a_persistent_volume_with_one_writer(base) -> None:
+    deployment = base[("Deployment", "ingest")]["spec"]
+    data = next(v for v in deployment["template"]["spec"]["volumes"] if v["name"] == "data")
+    claim = base[("PersistentVolumeClaim", data["persistentVolumeClaim"]["claimName"])]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    mount = next(m for m in deployment["template"]["spec"]["containers"][0]["volumeMounts"] if m["name"] == "data")
+    assert mount["mountPath"] == "/data"
+    # The volume is mounted by one pod at a time: one replica, replaced (not rolled) on an update.
+    assert deployment["replicas"] == 1
+    assert deployment["strategy"]["type"] == "Recreate"
+
+
 def test_gateway_upstreams_name_every_service_by_its_kubernetes_service(base) -> None:
     import json
 
