@@ -3,7 +3,8 @@
 # role per service, the context key pair, and every module as its own process (`mimamori run --target X`).
 #   deploy/local/distributed.sh start | stop | status
 # Logs and pids under $MIMAMORI_DIST_DIR (default /tmp/mimamori-dist). Development only: the gateway serves its
-# development OIDC issuer, since no Keycloak runs here.
+# development OIDC issuer, since no Keycloak runs here. MIMAMORI_REPLICAS="casework=2 gateway=2" runs that many
+# processes of a module on its port (`mimamori run --reuse-port`), as the production overlay runs them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -11,6 +12,8 @@ UV=${UV:-$(command -v uv || echo "$HOME/.local/bin/uv")}
 DIST=${MIMAMORI_DIST_DIR:-/tmp/mimamori-dist}
 SERVICES=(audit ingest identity risk casework)
 declare -A PORTS=([ingest]=8001 [identity]=8002 [risk]=8003 [casework]=8004 [audit]=8005 [gateway]=8000)
+declare -A REPLICAS=()
+for pair in ${MIMAMORI_REPLICAS:-}; do REPLICAS[${pair%%=*}]=${pair#*=}; done
 
 start() {
   mkdir -p "$DIST"
@@ -19,6 +22,14 @@ start() {
   bash deploy/local/kafka.sh start
   eval "$(bash deploy/local/env.sh)"
   "$UV" run --no-sync mimamori keys generate --out "$DIST/keys" >/dev/null
+  # The development issuer's key, shared by the gateway's replicas (each would make its own otherwise).
+  [ -f "$DIST/keys/dev-issuer.pem" ] || "$UV" run --no-sync python -c "
+import sys
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+open(sys.argv[1], 'wb').write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+" "$DIST/keys/dev-issuer.pem"
   local upstreams="{" sep=""
   for s in "${SERVICES[@]}" gateway; do
     url=$("$UV" run --no-sync python -c "
@@ -27,31 +38,55 @@ from mimamori.kit.provisioning import provision_service
 print(asyncio.run(provision_service(admin_url=sys.argv[1], service=sys.argv[2], password=sys.argv[2] + '-dev')))
 " "$MIMAMORI_TEST_DATABASE_URL" "$s")
     if [ "$s" != gateway ]; then upstreams+="$sep\"$s\": \"http://127.0.0.1:${PORTS[$s]}\""; sep=", "; fi
-    launch "$s" "$url" "$upstreams}"
+    local count=${REPLICAS[$s]:-1}
+    for r in $(seq 1 "$count"); do
+      launch "$s" "$url" "$upstreams}" "$r" "$count"
+    done
   done
   echo "gateway: http://localhost:8000 (logs in $DIST)"
 }
 
 launch() {
-  local name=$1 url=$2 upstreams=$3 pidfile="$DIST/$1.pid"
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then echo "$name: already running"; return; fi
+  local name=$1 url=$2 upstreams=$3 replica=${4:-1} count=${5:-1}
+  local label=$name
+  [ "$replica" -gt 1 ] && label="$name.$replica"
+  local pidfile="$DIST/$label.pid" shared=()
+  [ "$count" -gt 1 ] && shared=(--reuse-port)
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then echo "$label: already running"; return; fi
   local key_env=(MIMAMORI_CONTEXT_PUBLIC_KEY_FILE="$DIST/keys/context.pub")
-  [ "$name" = gateway ] && key_env=(MIMAMORI_CONTEXT_PRIVATE_KEY_FILE="$DIST/keys/context.key" MIMAMORI_GATEWAY_UPSTREAMS="$upstreams")
+  [ "$name" = gateway ] && key_env=(MIMAMORI_CONTEXT_PRIVATE_KEY_FILE="$DIST/keys/context.key" MIMAMORI_GATEWAY_UPSTREAMS="$upstreams"
+                                    MIMAMORI_GATEWAY_DEV_ISSUER_KEY_FILE="$DIST/keys/dev-issuer.pem")
   env MIMAMORI_DATABASE_URL="$url" MIMAMORI_KAFKA_BOOTSTRAP="$MIMAMORI_TEST_KAFKA_BOOTSTRAP" \
-      MIMAMORI_DATA_DIR="$DIST/data/$name" "${key_env[@]}" \
-      nohup "$UV" run --no-sync mimamori run --target "$name" --port "${PORTS[$name]}" >"$DIST/$name.log" 2>&1 &
+      MIMAMORI_DATA_DIR="$DIST/data/$label" "${key_env[@]}" \
+      nohup "$UV" run --no-sync mimamori run --target "$name" --port "${PORTS[$name]}" "${shared[@]}" >"$DIST/$label.log" 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 1 120); do
-    if curl -fsS "http://127.0.0.1:${PORTS[$name]}/healthz" >/dev/null 2>&1; then echo "$name: up on ${PORTS[$name]}"; return; fi
-    kill -0 "$(cat "$pidfile")" 2>/dev/null || { echo "$name: exited; see $DIST/$name.log" >&2; tail -20 "$DIST/$name.log" >&2; exit 1; }
+    # A replica is up when it listens on the shared port itself (calling the port may reach another replica).
+    if listening "$(cat "$pidfile")" "${PORTS[$name]}"; then echo "$label: up on ${PORTS[$name]}"; return; fi
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || { echo "$label: exited; see $DIST/$label.log" >&2; tail -20 "$DIST/$label.log" >&2; exit 1; }
     sleep 0.5
   done
-  echo "$name: did not answer in time; see $DIST/$name.log" >&2; exit 1
+  echo "$label: did not answer in time; see $DIST/$label.log" >&2; exit 1
+}
+
+listening() {
+  # The process (or the python under `uv run`) has a socket listening on the port, and the port answers.
+  local pid=$1 port=$2 inodes p ino
+  inodes=$(awk -v p=":$(printf '%04X' "$port")" '$2 ~ p"$" && $4 == "0A" {print $10}' /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+  for p in "$pid" $(pgrep -P "$pid"); do
+    for ino in $inodes; do
+      if ls -l "/proc/$p/fd" 2>/dev/null | grep -q "socket:\[$ino\]"; then
+        curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+      fi
+    done
+  done
+  return 1
 }
 
 stop() {
-  for s in gateway "${SERVICES[@]}"; do
-    if [ -f "$DIST/$s.pid" ]; then kill "$(cat "$DIST/$s.pid")" 2>/dev/null || true; rm -f "$DIST/$s.pid"; fi
+  for pidfile in "$DIST"/*.pid; do
+    [ -f "$pidfile" ] || continue
+    kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"
   done
   echo "stopped the modules (PostgreSQL and Kafka keep running: deploy/local/{postgres,kafka}.sh stop)"
 }
@@ -59,6 +94,11 @@ stop() {
 status() {
   for s in "${SERVICES[@]}" gateway; do
     if [ -f "$DIST/$s.pid" ] && kill -0 "$(cat "$DIST/$s.pid")" 2>/dev/null; then echo "$s: running"; else echo "$s: stopped"; fi
+    for pidfile in "$DIST/$s".[0-9]*.pid; do
+      [ -f "$pidfile" ] || continue
+      label=$(basename "$pidfile" .pid)
+      if kill -0 "$(cat "$pidfile")" 2>/dev/null; then echo "$label: running"; else echo "$label: stopped"; fi
+    done
   done
 }
 
