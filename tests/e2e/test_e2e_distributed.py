@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from mimamori.kit.db import advisory_key, create_engine
+from mimamori.kit.db import advisory_holders, create_engine, driver_connection
+from mimamori.kit.messaging.outbox import relay_lease_key
 from mimamori.kit.testing import deployment
 
 pytestmark = pytest.mark.integration
@@ -71,22 +71,13 @@ async def test_the_slice_works_with_every_module_in_its_own_process(
 
 
 async def relay_leases(url: str, schema: str) -> int:
-    """How many sessions hold the relay lease of a service's outbox (a bigint advisory lock: two 32-bit halves)."""
-    key = advisory_key(f"mimamori.outbox:{schema}.outbox") & 0xFFFFFFFFFFFFFFFF
+    """How many sessions hold the relay lease of a service's outbox."""
     engine = create_engine(url, schema=None, pool_size=1)
     try:
-        async with engine.connect() as connection:
-            held = await connection.scalar(
-                text(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-                    " AND classid = CAST(:high AS oid) AND objid = CAST(:low AS oid) AND objsubid = 1"
-                ),
-                {"high": key >> 32, "low": key & 0xFFFFFFFF},
-            )
+        async with driver_connection(engine) as driver:
+            return await advisory_holders(driver, relay_lease_key(schema, "outbox"))
     finally:
         await engine.dispose()
-    return int(held or 0)
 
 
 async def reads_on_fresh_connections(base_url: str, person_id: str, *, count: int) -> list[int]:

@@ -54,6 +54,22 @@ def advisory_key(name: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+# The sessions of this database holding a bigint advisory lock, named by its two 32-bit halves (pg_locks shows every
+# database's locks: another town's database on the same server has the same schemas, hence the same keys).
+_ADVISORY_HOLDERS = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1"
+)
+
+
+async def advisory_holders(driver: Any, key: int) -> int:
+    """How many sessions of this database hold the advisory lock `key` (asyncpg connection `driver`)."""
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    held: int = await driver.fetchval(_ADVISORY_HOLDERS, unsigned >> 32, unsigned & 0xFFFFFFFF)
+    return held
+
+
 def is_sqlite(url: str) -> bool:
     """Whether a database URL names SQLite."""
     return url.startswith("sqlite")

@@ -28,7 +28,16 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from mimamori.kit.db import BigKey, Prebuilt, UtcDateTime, advisory_key, driver_connection, driver_of, runs_prebuilt
+from mimamori.kit.db import (
+    BigKey,
+    Prebuilt,
+    UtcDateTime,
+    advisory_holders,
+    advisory_key,
+    driver_connection,
+    driver_of,
+    runs_prebuilt,
+)
 from mimamori.kit.messaging.bus import EventBus
 from mimamori.kit.messaging.envelope import Envelope
 
@@ -41,13 +50,6 @@ AUTOCOMMIT: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
 PIPELINE_DEPTH = 2
 # How often, at most, a replica that does not relay asks whether the relay's lease is free (its holder stopped).
 LEASE_RETRY_SECONDS = 1.0
-# Whether a bigint advisory lock (its two 32-bit halves) is held by a session of this database (pg_locks shows
-# every database's: another town's database on the same server has the same schemas, hence the same keys).
-HELD = (
-    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
-    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    " AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1)"
-)
 
 
 def outbox_columns() -> list[Any]:
@@ -83,19 +85,8 @@ def outbox_table(metadata: MetaData) -> Table:
 # The outbox row of an event, in this order: every column but `seq` (given by the database) and `sent_at` (empty
 # until the relay has published it).
 ROW_KEYS = (
-    "id",
-    "topic",
-    "key",
-    "type",
-    "source",
-    "payload",
-    "municipality",
-    "actor",
-    "purpose",
-    "traceparent",
-    "tracestate",
-    "created_at",
-    "event_time",
+    "id", "topic", "key", "type", "source", "payload", "municipality", "actor", "purpose", "traceparent",
+    "tracestate", "created_at", "event_time",
 )
 
 
@@ -116,6 +107,11 @@ def envelope_row(envelope: Envelope) -> dict[str, Any]:
         "created_at": datetime.now(UTC),
         "event_time": envelope.time,
     }
+
+
+def relay_lease_key(schema: str, table: str) -> int:
+    """The advisory lock whose holder relays one outbox."""
+    return advisory_key(f"mimamori.outbox:{schema}.{table}")
 
 
 class RelayLease:
@@ -158,11 +154,10 @@ class RelayLease:
         self._next_try = now + LEASE_RETRY_SECONDS
         async with driver_connection(self._engine) as driver:
             if self._schema is None:
-                self._schema = await driver.fetchval("SELECT current_schema()")
-                self._key = advisory_key(f"mimamori.outbox:{self._schema}.{self._table}")
+                schema: str = await driver.fetchval("SELECT current_schema()")
+                self._schema, self._key = schema, relay_lease_key(schema, self._table)
             # Held by another replica (the usual answer): known from a pooled connection, no connection opened.
-            unsigned = self._key & 0xFFFFFFFFFFFFFFFF
-            if await driver.fetchval(HELD, unsigned >> 32, unsigned & 0xFFFFFFFF):
+            if await advisory_holders(driver, self._key):
                 return False
         if self._own is None:
             self._own = create_async_engine(self._engine.url, poolclass=NullPool)
@@ -247,7 +242,10 @@ class Outbox:
         self._sent_during_fetch: set[int] = set()
         self._publishing: set[asyncio.Task[int]] = set()
         self._full = False
-        engine = self._engine_for_prebuilt()
+        # The engine whose driver connections run the relay's Prebuilt statements (asyncpg), or None (SQLite).
+        bind = sessions.kw.get("bind")
+        self._prebuilt_engine = bind if isinstance(bind, AsyncEngine) and runs_prebuilt(bind) else None
+        engine = self._prebuilt_engine
         self._lease = RelayLease(engine, table.name, self._wake.set) if engine is not None else None
         # Rows were committed by this replica since it last relayed or told the relaying replica.
         self._committed_here = False
@@ -306,17 +304,15 @@ class Outbox:
     async def backlog(self) -> int:
         """Rows not yet sent."""
         async with self._autocommit() as connection:
-            rows = await connection.execute(select(self.table.c.seq).where(self.table.c.sent_at.is_(None)).limit(10000))
+            rows = await connection.execute(
+                select(self.table.c.seq).where(self.table.c.sent_at.is_(None)).limit(10000)
+            )
             return len(rows.all())
-
-    def _engine_for_prebuilt(self) -> AsyncEngine | None:
-        engine = self._sessions.kw.get("bind")
-        return engine if isinstance(engine, AsyncEngine) and runs_prebuilt(engine) else None
 
     async def fetch_unsent(self, *, exclude: Collection[int] = ()) -> list[tuple[int, Envelope]]:
         """The oldest unsent rows as envelopes, in commit order (without the rows whose seq is in `exclude`)."""
         t = self.table
-        engine = self._engine_for_prebuilt()
+        engine = self._prebuilt_engine
         if engine is not None:
             params = {"limit": self._batch + len(exclude)}
             async with driver_connection(engine) as driver:
@@ -332,7 +328,7 @@ class Outbox:
 
     async def mark_sent(self, seqs: Sequence[int]) -> None:
         """Record that these rows reached the broker (one statement, atomic on its own)."""
-        engine = self._engine_for_prebuilt()
+        engine = self._prebuilt_engine
         if engine is not None:
             params = {"seqs": list(seqs), "sent_at": datetime.now(UTC)}
             async with driver_connection(engine) as driver:
