@@ -22,14 +22,6 @@ start() {
   bash deploy/local/kafka.sh start
   eval "$(bash deploy/local/env.sh)"
   "$UV" run --no-sync mimamori keys generate --out "$DIST/keys" >/dev/null
-  # The development issuer's key, shared by the gateway's replicas (each would make its own otherwise).
-  [ -f "$DIST/keys/dev-issuer.pem" ] || "$UV" run --no-sync python -c "
-import sys
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-open(sys.argv[1], 'wb').write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-" "$DIST/keys/dev-issuer.pem"
   local upstreams="{" sep=""
   for s in "${SERVICES[@]}" gateway; do
     url=$("$UV" run --no-sync python -c "

@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request
 from joserfc.errors import JoseError
-from joserfc.jwk import OKPKey
+from joserfc.jwk import OKPKey, RSAKey
 from pydantic import BaseModel, Field
 
 from mimamori.kit.messaging.envelope import Envelope
@@ -69,6 +69,14 @@ class AccessContext(BaseModel):
 def generate_signing_key() -> OKPKey:
     """A new Ed25519 key for signing contexts (embedded mode makes one per process)."""
     return OKPKey.generate_key("Ed25519")
+
+
+def generate_dev_issuer_key() -> bytes:
+    """A new RSA private key (PEM) for the gateway's development issuer, written once where several gateway
+    processes of one machine's distributed form read it (`MIMAMORI_GATEWAY_DEV_ISSUER_KEY_FILE`), so each accepts
+    the others' tokens."""
+    pem: bytes = RSAKey.generate_key(2048, private=True).as_pem(private=True)
+    return pem
 
 
 def load_key(pem: str) -> OKPKey:

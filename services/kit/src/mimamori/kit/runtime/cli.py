@@ -138,19 +138,26 @@ def keys() -> None:
 @keys.command("generate")
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="directory to write into")
 def generate_keys(out: str) -> None:
-    """Write the gateway's context-signing key pair (context.key private, context.pub public), once."""
+    """Write the gateway's context-signing key pair (context.key private, context.pub public) and the development
+    issuer's key its replicas share (dev-issuer.pem), each once."""
     from pathlib import Path
 
-    from mimamori.kit.auth import generate_signing_key
+    from mimamori.kit.auth import generate_dev_issuer_key, generate_signing_key
 
     directory = Path(out)
     directory.mkdir(parents=True, exist_ok=True)
-    private, public = directory / "context.key", directory / "context.pub"
+    private, public, issuer = directory / "context.key", directory / "context.pub", directory / "dev-issuer.pem"
     if private.exists() and public.exists():
-        click.echo("keys exist; left as they are")
-        return
-    key = generate_signing_key()
-    private.write_bytes(key.as_pem(private=True))
-    private.chmod(0o640)
-    public.write_bytes(key.as_pem(private=False))
-    click.echo(f"wrote {private} and {public}")
+        click.echo("context keys exist; left as they are")
+    else:
+        key = generate_signing_key()
+        private.write_bytes(key.as_pem(private=True))
+        private.chmod(0o640)
+        public.write_bytes(key.as_pem(private=False))
+        click.echo(f"wrote {private} and {public}")
+    if issuer.exists():
+        click.echo("development issuer key exists; left as it is")
+    else:
+        issuer.write_bytes(generate_dev_issuer_key())
+        issuer.chmod(0o640)
+        click.echo(f"wrote {issuer}")

@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mimamori.kit.auth import generate_signing_key
+from mimamori.kit.auth import generate_dev_issuer_key, generate_signing_key
 from mimamori.kit.provisioning import provision_service
 from mimamori.kit.runtime.process import SEED_DEMO
 
@@ -52,13 +50,19 @@ async def _tail(log: Path) -> str:
     return text[-3000:]
 
 
-async def _healthy(url: str, process: asyncio.subprocess.Process, log: Path, *, within: float) -> None:
+async def _healthy(
+    url: str, process: asyncio.subprocess.Process, log: Path, *, within: float, shared_port: int | None = None
+) -> None:
+    """Until `url` answers /healthz, and, for a replica on a `shared_port`, the process listens on it itself (a
+    call to the port may reach another replica)."""
     async with httpx.AsyncClient(timeout=2) as http:
         for _ in range(int(within / 0.25)):
             if process.returncode is not None:
                 raise RuntimeError(f"{log.stem} exited:\n{await _tail(log)}")
             with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"{url}/healthz")).status_code == 200:
+                if (await http.get(f"{url}/healthz")).status_code == 200 and (
+                    shared_port is None or await asyncio.to_thread(listens, process.pid, shared_port)
+                ):
                     return
             await asyncio.sleep(0.25)
     raise RuntimeError(f"{log.stem} did not come up:\n{await _tail(log)}")
@@ -86,16 +90,6 @@ def listens(pid: int, port: int) -> bool:
     return any(f"socket:[{inode}]" in targets for inode in inodes)
 
 
-async def _listening(process: asyncio.subprocess.Process, port: int, log: Path, *, within: float) -> None:
-    for _ in range(int(within / 0.25)):
-        if process.returncode is not None:
-            raise RuntimeError(f"{log.stem} exited:\n{await _tail(log)}")
-        if await asyncio.to_thread(listens, process.pid, port):
-            return
-        await asyncio.sleep(0.25)
-    raise RuntimeError(f"{log.stem} is not listening on {port}:\n{await _tail(log)}")
-
-
 @contextlib.asynccontextmanager
 async def distributed(
     *,
@@ -117,11 +111,7 @@ async def distributed(
     (directory / "context.key").write_bytes(private_pem)
     (directory / "context.pub").write_bytes(key.as_pem(private=False))
     # The development issuer's key, shared by the gateway's replicas (each would make its own otherwise).
-    (directory / "dev-issuer.pem").write_bytes(
-        rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
+    (directory / "dev-issuer.pem").write_bytes(generate_dev_issuer_key())
     ports = {name: free_port() for name in (*SERVICES, "gateway")}
     common = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MIMAMORI_")},
@@ -132,8 +122,8 @@ async def distributed(
         "MIMAMORI_LOG_LEVEL": "WARNING",
         **(extra_env or {}),
     }
-    processes: list[asyncio.subprocess.Process] = []
-    named: dict[str, asyncio.subprocess.Process] = {}
+    replicas = replicas or {}
+    processes: dict[str, asyncio.subprocess.Process] = {}  # by label: the module, or `<module>.<n>` for a replica
     try:
         for name in (*SERVICES, "gateway"):
             password = f"{name}-{namespace.strip('.')}"
@@ -150,7 +140,7 @@ async def distributed(
                     "MIMAMORI_GATEWAY_DEV_ISSUER_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
                     "MIMAMORI_GATEWAY_DEV_ISSUER_KEY_FILE": str(directory / "dev-issuer.pem"),
                 }
-            count = (replicas or {}).get(name, 1)
+            count = replicas.get(name, 1)
             for replica in range(1, count + 1):
                 label = name if replica == 1 else f"{name}.{replica}"
                 log = await asyncio.to_thread((directory / f"{label}.log").open, "wb")
@@ -169,20 +159,23 @@ async def distributed(
                     )
                 finally:
                     log.close()
-                processes.append(process)
-                named[label] = process
-        for label, process in named.items():
+                processes[label] = process
+        for label, process in processes.items():
             name = label.split(".")[0]
-            await _healthy(f"http://127.0.0.1:{ports[name]}", process, directory / f"{label}.log", within=within)
-            if (replicas or {}).get(name, 1) > 1:
-                await _listening(process, ports[name], directory / f"{label}.log", within=within)
-        pids = {label: process.pid for label, process in named.items()}
+            await _healthy(
+                f"http://127.0.0.1:{ports[name]}",
+                process,
+                directory / f"{label}.log",
+                within=within,
+                shared_port=ports[name] if replicas.get(name, 1) > 1 else None,
+            )
+        pids = {label: process.pid for label, process in processes.items()}
         yield Deployment(ports=ports, private_key_pem=private_pem, logs=directory, pids=pids)
     finally:
-        for process in processes:
+        for process in processes.values():
             if process.returncode is None:
                 process.terminate()
-        for process in processes:
+        for process in processes.values():
             try:
                 await asyncio.wait_for(process.wait(), timeout=20)
             except TimeoutError:
