@@ -4,11 +4,13 @@ there and stored a +09:00 moment as its wall-clock time."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 from sqlalchemy.exc import StatementError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mimamori.kit.db import NaiveMoment, UtcDateTime, create_engine
 
@@ -17,38 +19,40 @@ pytestmark = pytest.mark.integration
 JST = timezone(timedelta(hours=9))
 
 
-def moments_table() -> Table:
-    return Table(
-        "moments",
-        MetaData(),
-        Column("id", Integer, primary_key=True),
-        Column("at", UtcDateTime(), nullable=True),
-    )
+TABLE = Table(
+    "moments", MetaData(), Column("id", Integer, primary_key=True), Column("at", UtcDateTime(), nullable=True)
+)
 
 
-async def test_a_moment_comes_back_as_the_same_instant_aware_in_utc(database_url: str) -> None:
-    table = moments_table()
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty database of either kind, with the moments table created."""
     engine = create_engine(database_url, schema=None, pool_size=1)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(table.metadata.create_all)
-            await connection.execute(
-                insert(table),
-                [
-                    {"id": 1, "at": datetime(2026, 4, 15, 9, 30, tzinfo=JST)},  # 00:30 UTC
-                    {"id": 2, "at": datetime(2026, 4, 15, 1, 0, tzinfo=UTC)},
-                    {"id": 3, "at": None},
-                ],
-            )
-        async with engine.connect() as connection:
-            rows = (await connection.execute(select(table.c.id, table.c.at).order_by(table.c.at))).all()
-            later = (
-                await connection.execute(
-                    select(table.c.id).where(table.c.at > datetime(2026, 4, 15, 9, 45, tzinfo=JST))
-                )
-            ).scalars().all()
+            await connection.run_sync(TABLE.metadata.create_all)
+        yield engine
     finally:
         await engine.dispose()
+
+
+async def test_a_moment_comes_back_as_the_same_instant_aware_in_utc(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(TABLE),
+            [
+                {"id": 1, "at": datetime(2026, 4, 15, 9, 30, tzinfo=JST)},  # 00:30 UTC
+                {"id": 2, "at": datetime(2026, 4, 15, 1, 0, tzinfo=UTC)},
+                {"id": 3, "at": None},
+            ],
+        )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(TABLE.c.id, TABLE.c.at).order_by(TABLE.c.at))).all()
+        later = (
+            (await connection.execute(select(TABLE.c.id).where(TABLE.c.at > datetime(2026, 4, 15, 9, 45, tzinfo=JST))))
+            .scalars()
+            .all()
+        )
     stored = {row.id: row.at for row in rows}
     assert stored[1] == datetime(2026, 4, 15, 0, 30, tzinfo=UTC)
     assert stored[1].utcoffset() == timedelta(0)
@@ -60,17 +64,10 @@ async def test_a_moment_comes_back_as_the_same_instant_aware_in_utc(database_url
     assert later == [2]
 
 
-async def test_a_moment_without_a_zone_is_refused(database_url: str) -> None:
-    table = moments_table()
-    engine = create_engine(database_url, schema=None, pool_size=1)
-    try:
+async def test_a_moment_without_a_zone_is_refused(engine: AsyncEngine) -> None:
+    with pytest.raises(StatementError) as refused:
         async with engine.begin() as connection:
-            await connection.run_sync(table.metadata.create_all)
-        with pytest.raises(StatementError) as refused:
-            async with engine.begin() as connection:
-                await connection.execute(insert(table), [{"id": 1, "at": datetime(2026, 4, 15, 9, 30)}])
-        assert isinstance(refused.value.orig, NaiveMoment)
-        async with engine.connect() as connection:
-            assert (await connection.execute(select(table.c.id))).all() == []
-    finally:
-        await engine.dispose()
+            await connection.execute(insert(TABLE), [{"id": 1, "at": datetime(2026, 4, 15, 9, 30)}])
+    assert isinstance(refused.value.orig, NaiveMoment)
+    async with engine.connect() as connection:
+        assert (await connection.execute(select(TABLE.c.id))).all() == []
